@@ -1,0 +1,116 @@
+package redisconn
+
+import "github.com/redis/go-redis/v9"
+
+// The go-redis parsers fill Options, ClusterOptions or FailoverOptions; these
+// copy every field a URL can set into UniversalOptions, so that one
+// NewUniversalClient call builds all three kinds of client.
+
+func fromSimple(o *redis.Options) *redis.UniversalOptions {
+	return &redis.UniversalOptions{
+		Addrs:                 []string{o.Addr},
+		ClientName:            o.ClientName,
+		DB:                    o.DB,
+		Protocol:              o.Protocol,
+		Username:              o.Username,
+		Password:              o.Password,
+		MaxRetries:            o.MaxRetries,
+		MinRetryBackoff:       o.MinRetryBackoff,
+		MaxRetryBackoff:       o.MaxRetryBackoff,
+		DialTimeout:           o.DialTimeout,
+		DialerRetries:         o.DialerRetries,
+		DialerRetryTimeout:    o.DialerRetryTimeout,
+		ReadTimeout:           o.ReadTimeout,
+		WriteTimeout:          o.WriteTimeout,
+		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
+		PoolFIFO:              o.PoolFIFO,
+		PoolSize:              o.PoolSize,
+		MaxConcurrentDials:    o.MaxConcurrentDials,
+		PoolTimeout:           o.PoolTimeout,
+		MinIdleConns:          o.MinIdleConns,
+		MaxIdleConns:          o.MaxIdleConns,
+		MaxActiveConns:        o.MaxActiveConns,
+		ConnMaxIdleTime:       o.ConnMaxIdleTime,
+		ConnMaxLifetime:       o.ConnMaxLifetime,
+		ConnMaxLifetimeJitter: o.ConnMaxLifetimeJitter,
+		TLSConfig:             o.TLSConfig,
+		DisableIdentity:       o.DisableIdentity,
+		IdentitySuffix:        o.IdentitySuffix,
+	}
+}
+
+func fromCluster(o *redis.ClusterOptions) *redis.UniversalOptions {
+	return &redis.UniversalOptions{
+		Addrs:                 o.Addrs,
+		IsClusterMode:         true,
+		ClientName:            o.ClientName,
+		Protocol:              o.Protocol,
+		Username:              o.Username,
+		Password:              o.Password,
+		MaxRedirects:          o.MaxRedirects,
+		ReadOnly:              o.ReadOnly,
+		RouteByLatency:        o.RouteByLatency,
+		RouteRandomly:         o.RouteRandomly,
+		MaxRetries:            o.MaxRetries,
+		MinRetryBackoff:       o.MinRetryBackoff,
+		MaxRetryBackoff:       o.MaxRetryBackoff,
+		DialTimeout:           o.DialTimeout,
+		DialerRetries:         o.DialerRetries,
+		DialerRetryTimeout:    o.DialerRetryTimeout,
+		ReadTimeout:           o.ReadTimeout,
+		WriteTimeout:          o.WriteTimeout,
+		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
+		PoolFIFO:              o.PoolFIFO,
+		PoolSize:              o.PoolSize,
+		MaxConcurrentDials:    o.MaxConcurrentDials,
+		PoolTimeout:           o.PoolTimeout,
+		MinIdleConns:          o.MinIdleConns,
+		MaxIdleConns:          o.MaxIdleConns,
+		MaxActiveConns:        o.MaxActiveConns,
+		ConnMaxIdleTime:       o.ConnMaxIdleTime,
+		ConnMaxLifetime:       o.ConnMaxLifetime,
+		ConnMaxLifetimeJitter: o.ConnMaxLifetimeJitter,
+		TLSConfig:             o.TLSConfig,
+		DisableIdentity:       o.DisableIdentity,
+		IdentitySuffix:        o.IdentitySuffix,
+		FailingTimeoutSeconds: o.FailingTimeoutSeconds,
+	}
+}
+
+func fromFailover(o *redis.FailoverOptions) *redis.UniversalOptions {
+	return &redis.UniversalOptions{
+		Addrs:                 o.SentinelAddrs,
+		MasterName:            o.MasterName,
+		SentinelUsername:      o.SentinelUsername,
+		SentinelPassword:      o.SentinelPassword,
+		RouteByLatency:        o.RouteByLatency,
+		RouteRandomly:         o.RouteRandomly,
+		ClientName:            o.ClientName,
+		DB:                    o.DB,
+		Protocol:              o.Protocol,
+		Username:              o.Username,
+		Password:              o.Password,
+		MaxRetries:            o.MaxRetries,
+		MinRetryBackoff:       o.MinRetryBackoff,
+		MaxRetryBackoff:       o.MaxRetryBackoff,
+		DialTimeout:           o.DialTimeout,
+		DialerRetries:         o.DialerRetries,
+		DialerRetryTimeout:    o.DialerRetryTimeout,
+		ReadTimeout:           o.ReadTimeout,
+		WriteTimeout:          o.WriteTimeout,
+		ContextTimeoutEnabled: o.ContextTimeoutEnabled,
+		PoolFIFO:              o.PoolFIFO,
+		PoolSize:              o.PoolSize,
+		MaxConcurrentDials:    o.MaxConcurrentDials,
+		PoolTimeout:           o.PoolTimeout,
+		MinIdleConns:          o.MinIdleConns,
+		MaxIdleConns:          o.MaxIdleConns,
+		MaxActiveConns:        o.MaxActiveConns,
+		ConnMaxIdleTime:       o.ConnMaxIdleTime,
+		ConnMaxLifetime:       o.ConnMaxLifetime,
+		ConnMaxLifetimeJitter: o.ConnMaxLifetimeJitter,
+		TLSConfig:             o.TLSConfig,
+		DisableIdentity:       o.DisableIdentity,
+		IdentitySuffix:        o.IdentitySuffix,
+	}
+}
