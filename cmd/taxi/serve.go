@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/taxi-hub/taxi/server"
+)
+
+type serveOptions struct {
+	cfg       server.Config
+	logFormat string
+	logLevel  string
+	logOut    io.Writer
+	// ready is called with the bound address; tests use it.
+	ready func(net.Addr)
+}
+
+func newServeCmd() *cobra.Command {
+	opts := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a hub node",
+		Long: `Run a hub node: WebSocket feeds for drivers (/ws/driver/{id}) and riders
+(/ws/user/{id}), the order API (/orders), /ws/stats, /metrics, /healthz and
+/readyz.
+
+Every flag can also be set by the environment variable shown in its help.
+Without --auth-secret the hub refuses to start unless --insecure is given.`,
+		Example: `  taxi serve --insecure --memory                # one node, nothing else needed
+  TAXI_AUTH_SECRET=... taxi serve --addr :8080   # production`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.logOut = cmd.ErrOrStderr()
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	c := &opts.cfg
+	f := cmd.Flags()
+	f.StringVar(&c.Addr, "addr", envOr("TAXI_ADDR", server.DefaultAddr), "listen address (env TAXI_ADDR)")
+	f.StringVar(&c.NodeID, "node-id", envOr("TAXI_NODE_ID", ""), "this node's id in frames, stats and Redis keys; default host name plus a random suffix (env TAXI_NODE_ID)")
+	f.StringVar(&c.AuthSecret, "auth-secret", envOr("TAXI_AUTH_SECRET", ""), "HS256 secret for client tokens, at least 16 bytes (env TAXI_AUTH_SECRET)")
+	f.BoolVar(&c.Insecure, "insecure", envBool("TAXI_INSECURE", false), "run without authentication: for development and load tests only (env TAXI_INSECURE)")
+	f.StringVar(&c.RedisURL, "redis-url", envOr("REDIS_URL", "redis://localhost:6379/0"), "Redis to share state with other nodes (env REDIS_URL)")
+	f.BoolVar(&c.Memory, "memory", envBool("TAXI_MEMORY", false), "force in-memory mode: one node, no Redis (env TAXI_MEMORY)")
+	f.IntVar(&c.MaxConns, "max-conns", envInt("TAXI_MAX_CONNS", 0), "most WebSocket connections on this node, 0 for no cap (env TAXI_MAX_CONNS)")
+	f.IntVar(&c.SendQueue, "send-queue", envInt("TAXI_SEND_QUEUE", server.DefaultSendQueue), "frames queued per connection before it is dropped as slow (env TAXI_SEND_QUEUE)")
+	f.Int64Var(&c.ReadLimit, "read-limit", int64(envInt("TAXI_READ_LIMIT", server.DefaultReadLimit)), "largest inbound WebSocket frame in bytes; larger closes with 1009 (env TAXI_READ_LIMIT)")
+	f.Int64Var(&c.BodyLimit, "body-limit", int64(envInt("TAXI_BODY_LIMIT", server.DefaultBodyLimit)), "largest HTTP request body in bytes; larger is a 413 (env TAXI_BODY_LIMIT)")
+	f.Float64Var(&c.MsgRate, "msg-rate", envFloat("TAXI_MSG_RATE", server.DefaultMsgRate), "frames per second one connection may send (env TAXI_MSG_RATE)")
+	f.IntVar(&c.MsgBurst, "msg-burst", envInt("TAXI_MSG_BURST", server.DefaultMsgBurst), "burst of frames above --msg-rate (env TAXI_MSG_BURST)")
+	f.Float64Var(&c.HTTPRate, "http-rate", envFloat("TAXI_HTTP_RATE", server.DefaultHTTPRate), "order API calls per second per driver or rider; more is a 429 (env TAXI_HTTP_RATE)")
+	f.IntVar(&c.HTTPBurst, "http-burst", envInt("TAXI_HTTP_BURST", server.DefaultHTTPBurst), "burst of calls above --http-rate (env TAXI_HTTP_BURST)")
+	f.DurationVar(&c.PingInterval, "ping-interval", envDuration("TAXI_PING_INTERVAL", server.DefaultPingInterval), "WebSocket keepalive ping interval; keep it under your proxies' idle timeout (env TAXI_PING_INTERVAL)")
+	f.DurationVar(&c.PingTimeout, "ping-timeout", envDuration("TAXI_PING_TIMEOUT", server.DefaultPingTimeout), "close a connection whose pong does not come within this (env TAXI_PING_TIMEOUT)")
+	f.DurationVar(&c.WriteTimeout, "write-timeout", envDuration("TAXI_WRITE_TIMEOUT", server.DefaultWriteTimeout), "close a connection that cannot take a frame within this (env TAXI_WRITE_TIMEOUT)")
+	f.DurationVar(&c.OrderRetention, "order-retention", envDuration("TAXI_ORDER_RETENTION", server.DefaultOrderRetention), "how long orders are kept (env TAXI_ORDER_RETENTION)")
+	f.StringSliceVar(&c.OriginPatterns, "allowed-origins", envList("TAXI_ALLOWED_ORIGINS"), "browser origins allowed to open WebSockets besides the hub's own host (env TAXI_ALLOWED_ORIGINS, comma-separated)")
+	f.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", envDuration("TAXI_SHUTDOWN_TIMEOUT", server.DefaultShutdownTimeout), "longest graceful shutdown before the process exits anyway (env TAXI_SHUTDOWN_TIMEOUT)")
+	f.StringVar(&opts.logFormat, "log-format", envOr("TAXI_LOG_FORMAT", "text"), "log format: text or json (env TAXI_LOG_FORMAT)")
+	f.StringVar(&opts.logLevel, "log-level", envOr("TAXI_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TAXI_LOG_LEVEL)")
+	return cmd
+}
+
+func serveRun(ctx context.Context, opts *serveOptions) error {
+	log, err := newLogger(opts.logOut, opts.logFormat, opts.logLevel)
+	if err != nil {
+		return usageError(err)
+	}
+	opts.cfg.Logger = log
+	if opts.cfg.AuthSecret == "" && !opts.cfg.Insecure {
+		return usageError(errors.New("no auth secret: set --auth-secret (TAXI_AUTH_SECRET), or --insecure for development and load tests"))
+	}
+	if err := server.ListenAndServe(ctx, opts.cfg, opts.ready); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	if w == nil {
+		w = os.Stderr
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+}

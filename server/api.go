@@ -1,0 +1,263 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// Handler returns the node's HTTP handler: the order API, the WebSocket
+// feeds, and the operational endpoints.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+func (s *Server) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders", s.handleCreateOrder)
+	mux.HandleFunc("GET /orders/{order_id}", s.handleGetOrder)
+	mux.HandleFunc("POST /orders/{order_id}/accept", s.handleAcceptOrder)
+	mux.HandleFunc("POST /orders/{order_id}/cancel", s.handleCancelOrder)
+	mux.HandleFunc("GET /ws/driver/{driver_id}", s.handleFeed(RoleDriver, "driver_id"))
+	mux.HandleFunc("GET /ws/user/{user_id}", s.handleFeed(RoleUser, "user_id"))
+	mux.HandleFunc("GET /ws/stats", s.handleStats)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("/", s.handleNoRoute)
+	s.mux = mux
+}
+
+// errorBody is the body of every error response.
+type errorBody struct {
+	Error  string `json:"error"`
+	Detail string `json:"detail"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, detail string) {
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, status, errorBody{Error: code, Detail: detail})
+}
+
+func writeAuthError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errForbidden) {
+		writeError(w, http.StatusForbidden, "forbidden", err.Error())
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="taxi"`)
+	writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
+}
+
+// writeOpError maps an order operation's error to its status and code.
+func writeOpError(w http.ResponseWriter, err error) {
+	code, _ := frameErrorFor(err)
+	status := http.StatusServiceUnavailable
+	switch {
+	case errors.Is(err, ErrOrderNotFound):
+		status = http.StatusNotFound
+	case errors.Is(err, ErrOrderTaken), errors.Is(err, ErrLockHeld), errors.Is(err, ErrOrderNotOpen):
+		status = http.StatusConflict
+	case errors.Is(err, ErrNotOrderOwner):
+		status, code = http.StatusForbidden, "not_order_owner"
+	}
+	writeError(w, status, code, err.Error())
+}
+
+// decodeBody reads a JSON body of at most cfg.BodyLimit bytes into v. It
+// writes the error response itself and reports false on failure.
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.BodyLimit)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", s.cfg.BodyLimit))
+		case errors.Is(err, io.EOF):
+			writeError(w, http.StatusBadRequest, "invalid_json", "request body is empty")
+		default:
+			writeError(w, http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "invalid_json", "request body has data after the JSON object")
+		return false
+	}
+	return true
+}
+
+// caller checks that the request acts as id and is within its rate; it
+// writes the error response itself and reports false on failure.
+func (s *Server) caller(w http.ResponseWriter, r *http.Request, role Role, field, id string) bool {
+	if !ValidID(id) {
+		writeError(w, http.StatusBadRequest, "invalid_id", field+" must be 1 to 64 characters of [A-Za-z0-9_-]")
+		return false
+	}
+	if err := s.auth.check(r, role, id); err != nil {
+		writeAuthError(w, err)
+		return false
+	}
+	if !s.limits.allow(string(role) + ":" + id) {
+		s.counters.rateLimited.Add(1)
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests; slow down")
+		return false
+	}
+	return true
+}
+
+func orderIDFrom(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("order_id")
+	if !ValidID(id) {
+		writeError(w, http.StatusBadRequest, "invalid_id", "order_id must be 1 to 64 characters of [A-Za-z0-9_-]")
+		return "", false
+	}
+	return id, true
+}
+
+// CreateOrderRequest is the body of POST /orders.
+type CreateOrderRequest struct {
+	UserID  string `json:"user_id"`
+	Pickup  *Point `json:"pickup"`
+	Dropoff *Point `json:"dropoff"`
+}
+
+func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
+	var req CreateOrderRequest
+	if !s.decodeBody(w, r, &req) {
+		return
+	}
+	if req.Pickup == nil || req.Dropoff == nil {
+		writeError(w, http.StatusBadRequest, "missing_field", "pickup and dropoff are required")
+		return
+	}
+	for name, p := range map[string]*Point{"pickup": req.Pickup, "dropoff": req.Dropoff} {
+		if err := p.validate(); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_point", name+": "+err.Error())
+			return
+		}
+	}
+	if !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+		return
+	}
+	o, err := s.createOrder(r.Context(), req.UserID, *req.Pickup, *req.Dropoff)
+	if err != nil {
+		writeOpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+// handleGetOrder needs no particular caller: an order id is an unguessable
+// capability, and drivers and riders both read orders.
+func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
+	id, ok := orderIDFrom(w, r)
+	if !ok {
+		return
+	}
+	if err := s.auth.anyone(r); err != nil {
+		writeAuthError(w, err)
+		return
+	}
+	o, err := s.orders.Get(r.Context(), id)
+	if err != nil {
+		writeOpError(w, fmt.Errorf("get order %s: %w", id, err))
+		return
+	}
+	n, err := s.viewers.Count(r.Context(), id)
+	if err != nil {
+		writeOpError(w, fmt.Errorf("count viewers of %s: %w", id, err))
+		return
+	}
+	o.Viewers = &n
+	writeJSON(w, http.StatusOK, o)
+}
+
+// AcceptOrderRequest is the body of POST /orders/{order_id}/accept.
+type AcceptOrderRequest struct {
+	DriverID string `json:"driver_id"`
+}
+
+func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
+	id, ok := orderIDFrom(w, r)
+	if !ok {
+		return
+	}
+	var req AcceptOrderRequest
+	if !s.decodeBody(w, r, &req) || !s.caller(w, r, RoleDriver, "driver_id", req.DriverID) {
+		return
+	}
+	o, err := s.acceptOrder(r.Context(), id, req.DriverID)
+	if err != nil {
+		writeOpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+// CancelOrderRequest is the body of POST /orders/{order_id}/cancel.
+type CancelOrderRequest struct {
+	UserID string `json:"user_id"`
+}
+
+func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
+	id, ok := orderIDFrom(w, r)
+	if !ok {
+		return
+	}
+	var req CancelOrderRequest
+	if !s.decodeBody(w, r, &req) || !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+		return
+	}
+	o, err := s.cancelOrder(r.Context(), id, req.UserID)
+	if err != nil {
+		writeOpError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.stats(r.Context()))
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		writeError(w, http.StatusServiceUnavailable, "shutting_down", "this node is shutting down")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "mode": s.mode()})
+}
+
+// handleNoRoute answers every request no route matched: 405 when the path
+// exists for another method, 404 otherwise, both in the API's error shape.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+		return
+	}
+	writeError(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)
+}

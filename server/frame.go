@@ -1,0 +1,149 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Frame types. Every WebSocket frame, and every message on a Redis channel,
+// is the JSON envelope {"type": <one of these>, "message": {...}}.
+const (
+	TypeConnected      = "connected"
+	TypeNewOrder       = "new_order"
+	TypeOrderAccepted  = "order_accepted"
+	TypeOrderCancelled = "order_cancelled"
+	TypeOrderViewers   = "order_viewers"
+	TypeOpenOrders     = "open_orders"
+	TypeAcceptResult   = "accept_result"
+	TypeError          = "error"
+
+	TypeViewOrder   = "view_order"
+	TypeUnviewOrder = "unview_order"
+	TypeAcceptOrder = "accept_order"
+)
+
+// Envelope is the shape of every frame.
+type Envelope struct {
+	Type    string          `json:"type"`
+	Message json.RawMessage `json:"message"`
+}
+
+// ConnectedMessage opens every feed.
+type ConnectedMessage struct {
+	NodeID     string  `json:"node_id"`
+	Role       Role    `json:"role"`
+	ID         string  `json:"id"`
+	OpenOrders []Order `json:"open_orders,omitempty"`
+}
+
+// OpenOrdersMessage resends the open orders after a gap in fan-out, so a
+// driver misses no order published during the gap.
+type OpenOrdersMessage struct {
+	OpenOrders []Order `json:"open_orders"`
+}
+
+// OrderAcceptedMessage tells drivers and the order's rider who won.
+type OrderAcceptedMessage struct {
+	OrderID  string `json:"order_id"`
+	DriverID string `json:"driver_id"`
+	UserID   string `json:"user_id"`
+}
+
+// OrderCancelledMessage tells drivers and the rider that an order is gone.
+type OrderCancelledMessage struct {
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+}
+
+// OrderViewersMessage tells a rider how many drivers look at its order.
+type OrderViewersMessage struct {
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+	Count   int    `json:"count"`
+}
+
+// AcceptResultMessage answers a driver's accept_order.
+type AcceptResultMessage struct {
+	OrderID  string `json:"order_id"`
+	Accepted bool   `json:"accepted"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// ErrorMessage answers a frame the hub could not use. The connection stays
+// open.
+type ErrorMessage struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+	// Type echoes the offending frame's type when it could be read.
+	Type string `json:"type,omitempty"`
+}
+
+// encodeFrame builds the bytes of one frame. A fan-out calls it once and
+// writes the same slice to every connection, so the result must never be
+// modified after it is returned.
+func encodeFrame(typ string, message any) []byte {
+	msg, err := json.Marshal(message)
+	if err != nil {
+		// Every message type above marshals; a failure is a programming error.
+		panic(fmt.Sprintf("encode %s frame: %v", typ, err))
+	}
+	b, _ := json.Marshal(Envelope{Type: typ, Message: msg})
+	return b
+}
+
+// inbound is a decoded frame from a client.
+type inbound struct {
+	Type    string
+	OrderID string
+}
+
+// frameError is why an inbound frame was refused; it becomes an error frame.
+type frameError struct {
+	Code   string
+	Reason string
+	Type   string
+}
+
+func (e *frameError) Error() string { return e.Code + ": " + e.Reason }
+
+// decodeInbound parses a client's text frame. It accepts only the frames a
+// client may send and returns a frameError, never a panic, for anything else.
+func decodeInbound(data []byte) (inbound, *frameError) {
+	var env struct {
+		Type    *string         `json:"type"`
+		Message json.RawMessage `json:"message"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&env); err != nil {
+		return inbound{}, &frameError{Code: "invalid_json", Reason: "frame is not a JSON object: " + err.Error()}
+	}
+	if dec.More() {
+		return inbound{}, &frameError{Code: "invalid_json", Reason: "frame has data after the JSON object"}
+	}
+	if env.Type == nil || *env.Type == "" {
+		return inbound{}, &frameError{Code: "missing_field", Reason: `frame has no "type"`}
+	}
+	typ := *env.Type
+	switch typ {
+	case TypeViewOrder, TypeUnviewOrder, TypeAcceptOrder:
+	default:
+		return inbound{}, &frameError{Code: "unknown_type", Reason: fmt.Sprintf("unknown frame type %.64q", typ)}
+	}
+	if len(env.Message) == 0 || bytes.Equal(env.Message, []byte("null")) {
+		return inbound{}, &frameError{Code: "missing_field", Reason: `frame has no "message"`, Type: typ}
+	}
+	var msg struct {
+		OrderID *string `json:"order_id"`
+	}
+	if err := json.Unmarshal(env.Message, &msg); err != nil {
+		return inbound{}, &frameError{Code: "invalid_json", Reason: `"message" is not an object with a string "order_id"`, Type: typ}
+	}
+	if msg.OrderID == nil {
+		return inbound{}, &frameError{Code: "missing_field", Reason: `message has no "order_id"`, Type: typ}
+	}
+	if !ValidID(*msg.OrderID) {
+		return inbound{}, &frameError{Code: "invalid_id", Reason: "order_id must be 1 to 64 characters of [A-Za-z0-9_-]", Type: typ}
+	}
+	return inbound{Type: typ, OrderID: *msg.OrderID}, nil
+}

@@ -1,0 +1,208 @@
+package server
+
+import (
+	"encoding/json"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/coder/websocket"
+)
+
+// hubShards splits the connection registry so that connects, disconnects and
+// fan-outs on different shards never wait for one another.
+const hubShards = 32
+
+// hub is the registry of this node's connections and the last step of every
+// fan-out: it queues an encoded frame to each local connection it concerns.
+type hub struct {
+	cfg      *Config
+	log      *slog.Logger
+	counters *counters
+	seed     maphash.Seed
+
+	// wg counts every goroutine the hub's clients own: readers, writers,
+	// pings and close handshakes. Shutdown waits for it.
+	wg sync.WaitGroup
+
+	mu      sync.Mutex // guards closing; taken before any shard lock
+	closing bool
+
+	drivers atomic.Int64
+	users   atomic.Int64
+	shards  [hubShards]hubShard
+}
+
+type hubShard struct {
+	mu      sync.RWMutex
+	drivers []*client            // every driver connection, for broadcast
+	byID    map[string][]*client // connections per id, both roles
+}
+
+func newHub(cfg *Config, log *slog.Logger, c *counters) *hub {
+	h := &hub{cfg: cfg, log: log, counters: c, seed: maphash.MakeSeed()}
+	for i := range h.shards {
+		h.shards[i].byID = make(map[string][]*client)
+	}
+	return h
+}
+
+func (h *hub) shardFor(role Role, id string) *hubShard {
+	var mh maphash.Hash
+	mh.SetSeed(h.seed)
+	mh.WriteString(string(role))
+	mh.WriteString(id)
+	return &h.shards[mh.Sum64()%hubShards]
+}
+
+func idKey(role Role, id string) string { return string(role) + ":" + id }
+
+// register adds c to the registry. It reports first=true when c is the id's
+// first connection on this node, and ok=false when the node is shutting down
+// or full. A registered client holds one count of h.wg, which its reader
+// releases last of all.
+func (h *hub) register(c *client) (first, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return false, false
+	}
+	if max := h.cfg.MaxConns; max > 0 && h.drivers.Load()+h.users.Load() >= int64(max) {
+		return false, false
+	}
+	h.wg.Add(1)
+	s := h.shardFor(c.role, c.id)
+	s.mu.Lock()
+	key := idKey(c.role, c.id)
+	list := s.byID[key]
+	first = len(list) == 0
+	s.byID[key] = append(list, c)
+	if c.role == RoleDriver {
+		c.shardIdx = len(s.drivers)
+		s.drivers = append(s.drivers, c)
+		h.drivers.Add(1)
+	} else {
+		h.users.Add(1)
+	}
+	s.mu.Unlock()
+	return first, true
+}
+
+// unregister removes c. It reports last=true when c was the id's last
+// connection on this node. The caller releases c's count of h.wg when it has
+// finished cleaning up after c.
+func (h *hub) unregister(c *client) (last bool) {
+	s := h.shardFor(c.role, c.id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := idKey(c.role, c.id)
+	list := s.byID[key]
+	for i, x := range list {
+		if x == c {
+			list[i] = list[len(list)-1]
+			list[len(list)-1] = nil
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(s.byID, key)
+		last = true
+	} else {
+		s.byID[key] = list
+	}
+	if c.role == RoleDriver {
+		i := c.shardIdx
+		n := len(s.drivers) - 1
+		s.drivers[i] = s.drivers[n]
+		s.drivers[i].shardIdx = i
+		s.drivers[n] = nil
+		s.drivers = s.drivers[:n]
+		h.drivers.Add(-1)
+	} else {
+		h.users.Add(-1)
+	}
+	return last
+}
+
+// deliver is the broker's entry into this node: it routes one frame to the
+// local connections it concerns. It never blocks on a connection.
+func (h *hub) deliver(ch Channel, frame []byte) {
+	switch ch {
+	case ChannelDrivers:
+		h.broadcastDrivers(frame)
+	case ChannelUsers:
+		var env struct {
+			Message struct {
+				UserID string `json:"user_id"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(frame, &env); err != nil || env.Message.UserID == "" {
+			h.log.Warn("dropping rider frame without user_id", "err", err)
+			return
+		}
+		h.sendTo(RoleUser, env.Message.UserID, frame)
+	}
+}
+
+// broadcastDrivers queues frame to every local driver. Queueing is a short
+// critical section per connection; the writes themselves happen on the
+// connections' own writer goroutines, spread over every core.
+func (h *hub) broadcastDrivers(frame []byte) int {
+	n := 0
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		for _, c := range s.drivers {
+			if c.send(frame) {
+				n++
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// sendTo queues frame to every local connection of one id.
+func (h *hub) sendTo(role Role, id string, frame []byte) int {
+	s := h.shardFor(role, id)
+	n := 0
+	s.mu.RLock()
+	for _, c := range s.byID[idKey(role, id)] {
+		if c.send(frame) {
+			n++
+		}
+	}
+	s.mu.RUnlock()
+	return n
+}
+
+// each calls fn for every local connection of role.
+func (h *hub) each(role Role, fn func(*client)) {
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		for _, list := range s.byID {
+			for _, c := range list {
+				if c.role == role {
+					fn(c)
+				}
+			}
+		}
+		s.mu.RUnlock()
+	}
+}
+
+// shutdown refuses new connections and closes every connection with 1001 so
+// that clients reconnect to another node. It does not wait; wait does.
+func (h *hub) shutdown() {
+	h.mu.Lock()
+	h.closing = true
+	h.mu.Unlock()
+	for _, role := range []Role{RoleDriver, RoleUser} {
+		h.each(role, func(c *client) {
+			c.close(websocket.StatusGoingAway, "server shutting down")
+		})
+	}
+}

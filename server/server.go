@@ -1,0 +1,201 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Server is one hub node. Create it with New, start its background work with
+// Start, serve Handler, and stop it with Shutdown.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	started  time.Time
+	counters *counters
+	hub      *hub
+	metrics  *metrics
+	auth     *authorizer
+	limits   *limiterSet
+	mux      *http.ServeMux
+
+	orders   OrderStore
+	locks    LockStore
+	viewers  ViewerStore
+	presence Presence
+	broker   Broker
+
+	// sweep runs the memory stores' expiry; nil in Redis mode.
+	sweep func()
+
+	ready     atomic.Bool
+	startOnce sync.Once
+	stopBg    context.CancelFunc
+	bg        *errgroup.Group
+}
+
+// New checks cfg and builds a node in memory mode. It starts no goroutine.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("new server: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger.With("node", cfg.NodeID),
+		started:  time.Now(),
+		counters: &counters{},
+	}
+	s.hub = newHub(&s.cfg, s.log, s.counters)
+	s.auth = newAuthorizer(&s.cfg)
+	s.limits = newLimiterSet(cfg.HTTPRate, cfg.HTTPBurst)
+	s.metrics = newMetrics(s)
+
+	orders, locks, viewers := newMemoryOrders(cfg.OrderRetention), newMemoryLocks(), newMemoryViewers()
+	s.orders, s.locks, s.viewers = orders, locks, viewers
+	s.presence = newMemoryPresence()
+	s.broker = &memoryBroker{deliver: s.deliver}
+	s.sweep = func() {
+		orders.sweep()
+		locks.sweep()
+		viewers.sweep()
+	}
+	s.routes()
+	s.ready.Store(true)
+	return s, nil
+}
+
+// NodeID returns the node's id.
+func (s *Server) NodeID() string { return s.cfg.NodeID }
+
+func (s *Server) mode() string { return "memory" }
+
+func (s *Server) redisStats() *RedisStats { return nil }
+
+// Start launches the node's background work: expiry sweeps and, in Redis
+// mode, the subscription and heartbeat. It returns at once. The goroutines
+// run until ctx ends or Shutdown is called.
+func (s *Server) Start(ctx context.Context) error {
+	s.startOnce.Do(func() {
+		ctx, cancel := context.WithCancel(ctx)
+		s.stopBg = cancel
+		g, ctx := errgroup.WithContext(ctx)
+		s.bg = g
+		// The sweeper exits when ctx ends.
+		g.Go(func() error {
+			s.runSweeper(ctx)
+			return nil
+		})
+	})
+	return nil
+}
+
+func (s *Server) runSweeper(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if s.sweep != nil {
+				s.sweep()
+			}
+			s.limits.prune()
+		}
+	}
+}
+
+// Shutdown stops the node: /readyz turns 503, new WebSockets are refused,
+// every WebSocket is closed with 1001 so its client reconnects elsewhere, and
+// background work stops. It returns when every goroutine of the node has
+// ended, or with ctx's error when ctx ends first.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.ready.Store(false)
+	s.hub.shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.hub.wg.Wait()
+		if s.stopBg != nil {
+			s.stopBg()
+			_ = s.bg.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown: %w", ctx.Err())
+	}
+}
+
+// ListenAndServe runs a node on cfg.Addr until ctx ends, then shuts it down
+// within cfg.ShutdownTimeout. ready, when not nil, receives the bound address
+// once the node accepts connections.
+func ListenAndServe(ctx context.Context, cfg Config, ready func(addr net.Addr)) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln, ready)
+}
+
+// Serve runs the node on ln until ctx ends, then shuts it down within
+// cfg.ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net.Addr)) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.log.Info("hub listening", "addr", ln.Addr().String(), "mode", s.mode(), "insecure", s.cfg.AuthSecret == "")
+	if s.cfg.AuthSecret == "" {
+		s.log.Warn("running without authentication (--insecure): any client may act as any driver or rider")
+	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	// The HTTP server goroutine exits when hs.Shutdown closes the listener.
+	g.Go(func() error {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	// The shutdown goroutine waits for ctx (or a failed listener), then
+	// stops everything.
+	g.Go(func() error {
+		<-gctx.Done()
+		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+		defer cancel()
+		s.ready.Store(false)
+		s.hub.shutdown()
+		errHTTP := hs.Shutdown(sctx)
+		errHub := s.Shutdown(sctx)
+		if err := errors.Join(errHTTP, errHub); err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		s.log.Info("stopped")
+		return nil
+	})
+	return g.Wait()
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+)
+
+// handleFeed serves GET /ws/driver/{driver_id} and GET /ws/user/{user_id}.
+// The handler's goroutine is the connection's reader and owns it: it returns
+// when the connection closes, after the connection has left presence and the
+// viewers of every order it viewed.
+func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue(param)
+		if !ValidID(id) {
+			writeError(w, http.StatusBadRequest, "invalid_id", param+" must be 1 to 64 characters of [A-Za-z0-9_-]")
+			return
+		}
+		if err := s.auth.check(r, role, id); err != nil {
+			writeAuthError(w, err)
+			return
+		}
+		if !s.ready.Load() {
+			writeError(w, http.StatusServiceUnavailable, "shutting_down", "this node is shutting down; connect to another")
+			return
+		}
+		if max := s.cfg.MaxConns; max > 0 && s.hub.drivers.Load()+s.hub.users.Load() >= int64(max) {
+			s.counters.connsRefused.Add(1)
+			writeError(w, http.StatusServiceUnavailable, "at_capacity", "this node holds its maximum of connections; connect to another")
+			return
+		}
+		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+			OriginPatterns:  s.cfg.OriginPatterns,
+			CompressionMode: websocket.CompressionDisabled,
+		})
+		if err != nil {
+			s.log.Debug("websocket accept", "err", err)
+			return
+		}
+		conn.SetReadLimit(s.cfg.ReadLimit)
+		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		c := &client{
+			role:    role,
+			id:      id,
+			conn:    conn,
+			hub:     s.hub,
+			ctx:     ctx,
+			cancel:  cancel,
+			held:    true,
+			limiter: rate.NewLimiter(rate.Limit(s.cfg.MsgRate), s.cfg.MsgBurst),
+		}
+		first, ok := s.hub.register(c)
+		if !ok {
+			s.counters.connsRefused.Add(1)
+			_ = conn.Close(websocket.StatusTryAgainLater, "node full or shutting down")
+			cancel()
+			return
+		}
+		defer s.hub.wg.Done()
+		defer s.disconnect(c)
+
+		if first {
+			if err := s.presence.Join(ctx, role, id); err != nil {
+				s.log.Warn("presence join", "role", role, "id", id, "err", err)
+			}
+		}
+		hello := ConnectedMessage{NodeID: s.cfg.NodeID, Role: role, ID: id}
+		if role == RoleDriver {
+			open, err := s.orders.Open(ctx)
+			if err != nil {
+				s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
+			}
+			hello.OpenOrders = open
+			c.viewing = make(map[string]struct{})
+		}
+		c.open(encodeFrame(TypeConnected, hello))
+		c.startPing()
+		s.readLoop(c)
+	}
+}
+
+// readLoop handles the client's frames until the connection ends.
+func (s *Server) readLoop(c *client) {
+	for {
+		typ, data, err := c.conn.Read(c.ctx)
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			s.counters.badFrames.Add(1)
+			c.close(websocket.StatusUnsupportedData, "binary frames are not supported; send JSON text frames")
+			return
+		}
+		if !c.limiter.Allow() {
+			s.counters.rateLimited.Add(1)
+			c.send(encodeFrame(TypeError, ErrorMessage{Code: "rate_limited", Reason: "too many frames; slow down"}))
+			continue
+		}
+		in, ferr := decodeInbound(data)
+		if ferr == nil && c.role != RoleDriver {
+			ferr = &frameError{Code: "unknown_type", Reason: "riders send no frames", Type: in.Type}
+		}
+		if ferr != nil {
+			s.counters.badFrames.Add(1)
+			c.send(encodeFrame(TypeError, ErrorMessage{Code: ferr.Code, Reason: ferr.Reason, Type: ferr.Type}))
+			continue
+		}
+		s.handleDriverFrame(c, in)
+	}
+}
+
+func (s *Server) handleDriverFrame(c *client, in inbound) {
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	switch in.Type {
+	case TypeViewOrder:
+		if err := s.viewOrder(ctx, in.OrderID, c.id); err != nil {
+			code, reason := frameErrorFor(err)
+			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
+			return
+		}
+		c.viewing[in.OrderID] = struct{}{}
+	case TypeUnviewOrder:
+		delete(c.viewing, in.OrderID)
+		if err := s.unviewOrder(ctx, in.OrderID, c.id); err != nil {
+			code, reason := frameErrorFor(err)
+			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
+		}
+	case TypeAcceptOrder:
+		_, err := s.acceptOrder(ctx, in.OrderID, c.id)
+		res := AcceptResultMessage{OrderID: in.OrderID, Accepted: err == nil}
+		if err != nil {
+			res.Reason, _ = frameErrorFor(err)
+		}
+		if err == nil {
+			delete(c.viewing, in.OrderID)
+		}
+		c.send(encodeFrame(TypeAcceptResult, res))
+	}
+}
+
+// frameErrorFor turns an operation's error into the code and text of an
+// error frame or an accept_result reason.
+func frameErrorFor(err error) (code, reason string) {
+	switch {
+	case errors.Is(err, ErrOrderNotFound):
+		return "order_not_found", "no such order"
+	case errors.Is(err, ErrOrderTaken):
+		return "order_taken", "another driver accepted the order"
+	case errors.Is(err, ErrLockHeld):
+		return "order_locked", "another driver is accepting the order"
+	case errors.Is(err, ErrOrderNotOpen):
+		return "order_not_open", "the order is no longer open"
+	case errors.Is(err, ErrDegraded):
+		return "degraded", "the hub cannot decide this order now; retry shortly"
+	default:
+		return "unavailable", "the hub could not complete the request; retry shortly"
+	}
+}
+
+// disconnect is the reader's cleanup: the connection leaves the registry,
+// presence and the viewers of the orders it viewed.
+func (s *Server) disconnect(c *client) {
+	c.finish()
+	last := s.hub.unregister(c)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if last {
+		if err := s.presence.Leave(ctx, c.role, c.id); err != nil {
+			s.log.Warn("presence leave", "role", c.role, "id", c.id, "err", err)
+		}
+	}
+	for orderID := range c.viewing {
+		if err := s.unviewOrder(ctx, orderID, c.id); err != nil {
+			s.log.Debug("unview on disconnect", "order_id", orderID, "driver_id", c.id, "err", err)
+		}
+	}
+}
