@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// smallBufListener shrinks each accepted socket's send buffer so that a
+// client that stops reading fills it after a few frames instead of megabytes.
+type smallBufListener struct{ net.Listener }
+
+func (l smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
+
+func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
+	s, err := New(Config{Insecure: true, NodeID: "slow-test", SendQueue: 64, WriteTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(s.Handler())
+	ts.Listener = smallBufListener{ts.Listener}
+	ts.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		ts.Close()
+	})
+	h := &testHub{Server: s, URL: ts.URL, http: ts}
+
+	// The slow driver's socket takes little and it never reads.
+	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	slowConn, _, err := websocket.Dial(t.Context(), h.wsURL("/ws/driver/slow"), &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = slowConn.CloseNow() })
+
+	fast := dialMany(t, h, "fast", 5)
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if n := s.hub.drivers.Load(); n != 6 {
+			return fmt.Errorf("%d drivers", n)
+		}
+		return nil
+	})
+
+	// Bursts of 32 frames: each fits a reading client's queue, while the
+	// slow client's queue only grows.
+	const frames, burst = 640, 32
+	payload := strings.Repeat("x", 1024)
+	start := time.Now()
+	for b := 0; b < frames; b += burst {
+		for i := b; i < b+burst; i++ {
+			s.hub.broadcastDrivers(encodeFrame(TypeNewOrder, Order{OrderID: fmt.Sprintf("o%d", i), UserID: payload}))
+		}
+		for n, c := range fast {
+			for i := b; i < b+burst; i++ {
+				var o Order
+				c.next(t, TypeNewOrder, &o)
+				if o.OrderID != fmt.Sprintf("o%d", i) {
+					t.Fatalf("fast driver %d: frame %d is %s", n, i, o.OrderID)
+				}
+			}
+		}
+	}
+	t.Logf("fast drivers received %d frames each in %v", frames, time.Since(start))
+
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if n := s.counters.slowClients.Load(); n != 1 {
+			return fmt.Errorf("slow_clients_disconnected = %d", n)
+		}
+		if n := s.hub.drivers.Load(); n != 5 {
+			return fmt.Errorf("%d drivers still registered", n)
+		}
+		return nil
+	})
+	if s.counters.framesDropped.Load() == 0 {
+		t.Error("frames_dropped not counted")
+	}
+}
