@@ -133,4 +133,3 @@ func TestTokenValidation(t *testing.T) {
 		t.Error("empty secret accepted")
 	}
 }
-
