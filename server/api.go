@@ -170,17 +170,11 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 		writeAuthError(w, err)
 		return
 	}
-	o, err := s.orders.Get(r.Context(), id)
+	o, err := s.orderWithViewers(r.Context(), id)
 	if err != nil {
-		writeOpError(w, fmt.Errorf("get order %s: %w", id, err))
+		writeOpError(w, err)
 		return
 	}
-	n, err := s.viewers.Count(r.Context(), id)
-	if err != nil {
-		writeOpError(w, fmt.Errorf("count viewers of %s: %w", id, err))
-		return
-	}
-	o.Viewers = &n
 	writeJSON(w, http.StatusOK, o)
 }
 

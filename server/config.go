@@ -60,6 +60,18 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 
+	// RedisTimeout bounds each Redis call, so an outage is noticed within
+	// about this long. HeartbeatInterval paces the node's heartbeat (which
+	// expires after three intervals) and the reaping of dead nodes;
+	// ProbeInterval paces the subscription probe.
+	RedisTimeout      time.Duration
+	HeartbeatInterval time.Duration
+	ProbeInterval     time.Duration
+
+	// AdvertiseURL is the base URL other tools reach this node at; its
+	// /ws/stats goes into the heartbeat. Defaults to the listen address.
+	AdvertiseURL string
+
 	Logger *slog.Logger
 }
 
@@ -80,6 +92,10 @@ const (
 	DefaultViewerTTL       = 5 * time.Minute
 	DefaultOrderRetention  = 24 * time.Hour
 	DefaultShutdownTimeout = 15 * time.Second
+
+	DefaultRedisTimeout      = time.Second
+	DefaultHeartbeatInterval = 5 * time.Second
+	DefaultProbeInterval     = 5 * time.Second
 )
 
 func (c Config) withDefaults() Config {
@@ -107,6 +123,9 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.ViewerTTL, DefaultViewerTTL)
 	setDefault(&c.OrderRetention, DefaultOrderRetention)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.RedisTimeout, DefaultRedisTimeout)
+	setDefault(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	setDefault(&c.ProbeInterval, DefaultProbeInterval)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -193,7 +193,7 @@ func TestDriverOnTwoConnectionsStaysPresent(t *testing.T) {
 	b.next(t, TypeConnected, nil)
 	count := func(want int64) func() error {
 		return func() error {
-			n, _ := h.presence.Count(t.Context(), RoleDriver)
+			n, _ := h.backend().presence.Count(t.Context(), RoleDriver)
 			if n != want {
 				return fmt.Errorf("%d drivers present, want %d", n, want)
 			}

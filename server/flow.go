@@ -9,8 +9,13 @@ import (
 
 // The order operations below are shared by the HTTP API and the WebSocket
 // feeds. They check nothing about the caller: authorization happens before.
+// Each takes the backend once, so one operation never mixes Redis and memory
+// state; an error from Redis that means Redis is gone degrades the node and
+// comes back as ErrDegraded.
 
 // createOrder stores a new open order and fans new_order out to every driver.
+// When Redis vanishes mid-request the order is made in memory instead, so the
+// rider loses nothing; it is written back when Redis returns.
 func (s *Server) createOrder(ctx context.Context, userID string, pickup, dropoff Point) (Order, error) {
 	o := Order{
 		OrderID:   newOrderID(),
@@ -20,12 +25,29 @@ func (s *Server) createOrder(ctx context.Context, userID string, pickup, dropoff
 		Dropoff:   dropoff,
 		CreatedAt: time.Now().UTC(),
 	}
-	if err := s.orders.Create(ctx, o); err != nil {
+	b := s.backend()
+	err := s.check(b, b.orders.Create(ctx, o))
+	if errors.Is(err, ErrDegraded) {
+		b = s.backend()
+		err = b.orders.Create(ctx, o)
+	}
+	if err != nil {
 		return Order{}, fmt.Errorf("create order: %w", err)
 	}
 	s.counters.ordersCreated.Add(1)
-	s.publish(ctx, ChannelDrivers, encodeFrame(TypeNewOrder, o))
+	s.publish(ctx, b, ChannelDrivers, encodeFrame(TypeNewOrder, o))
 	return o, nil
+}
+
+// getOrder reads an order. While degraded, an order this node did not make
+// during the outage is unknown here but may exist: that is ErrDegraded, not
+// ErrOrderNotFound.
+func (s *Server) getOrder(ctx context.Context, b *backend, orderID string) (Order, error) {
+	o, err := b.orders.Get(ctx, orderID)
+	if errors.Is(err, ErrOrderNotFound) && s.link != nil && b != s.link.redis {
+		return Order{}, fmt.Errorf("order %s is not known to this node while redis is away: %w", orderID, ErrDegraded)
+	}
+	return o, s.check(b, err)
 }
 
 // acceptOrder gives the order to driverID if it is open and nobody else is
@@ -45,7 +67,8 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 		}
 	}()
 
-	o, err = s.orders.Get(ctx, orderID)
+	b := s.backend()
+	o, err = s.getOrder(ctx, b, orderID)
 	if err != nil {
 		if errors.Is(err, ErrOrderNotFound) {
 			outcome = "not_found"
@@ -60,9 +83,9 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 		return o, s.refusal(orderID, o.Status, &outcome)
 	}
 
-	ok, holder, err := s.locks.Acquire(ctx, orderID, driverID, s.cfg.LockTTL)
+	ok, holder, err := b.locks.Acquire(ctx, orderID, driverID, s.cfg.LockTTL)
 	if err != nil {
-		return Order{}, fmt.Errorf("accept order %s: lock: %w", orderID, err)
+		return Order{}, fmt.Errorf("accept order %s: lock: %w", orderID, s.check(b, err))
 	}
 	if !ok {
 		outcome = "locked"
@@ -71,12 +94,12 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 	defer func() {
 		// The lock only guards the state change; release it at once so an
 		// operator never finds a lock left behind by a finished accept.
-		if _, rerr := s.locks.Release(context.WithoutCancel(ctx), orderID, driverID); rerr != nil {
+		if _, rerr := b.locks.Release(context.WithoutCancel(ctx), orderID, driverID); rerr != nil {
 			s.log.Warn("release order lock", "order_id", orderID, "driver_id", driverID, "err", rerr)
 		}
 	}()
 
-	o, err = s.orders.Accept(ctx, orderID, driverID)
+	o, err = b.orders.Accept(ctx, orderID, driverID)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrOrderTaken):
@@ -89,14 +112,13 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 		outcome = "not_found"
 		return Order{}, fmt.Errorf("accept order %s: %w", orderID, err)
 	default:
-		return Order{}, fmt.Errorf("accept order %s: %w", orderID, err)
+		return Order{}, fmt.Errorf("accept order %s: %w", orderID, s.check(b, err))
 	}
 	outcome = "won"
 	s.counters.ordersAccepted.Add(1)
-	msg := OrderAcceptedMessage{OrderID: orderID, DriverID: driverID, UserID: o.UserID}
-	frame := encodeFrame(TypeOrderAccepted, msg)
-	s.publish(ctx, ChannelDrivers, frame)
-	s.publish(ctx, ChannelUsers, frame)
+	frame := encodeFrame(TypeOrderAccepted, OrderAcceptedMessage{OrderID: orderID, DriverID: driverID, UserID: o.UserID})
+	s.publish(ctx, b, ChannelDrivers, frame)
+	s.publish(ctx, b, ChannelUsers, frame)
 	return o, nil
 }
 
@@ -112,63 +134,92 @@ func (s *Server) refusal(orderID string, st Status, outcome *string) error {
 // cancelOrder closes an open order for its own rider and fans
 // order_cancelled out to every driver and to the rider's other devices.
 func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order, error) {
-	o, err := s.orders.Cancel(ctx, orderID, userID)
+	b := s.backend()
+	o, err := b.orders.Cancel(ctx, orderID, userID)
+	if errors.Is(err, ErrOrderNotFound) && s.link != nil && b != s.link.redis {
+		err = ErrDegraded
+	}
 	if err != nil {
-		return o, fmt.Errorf("cancel order %s: %w", orderID, err)
+		return o, fmt.Errorf("cancel order %s: %w", orderID, s.check(b, err))
 	}
 	s.counters.ordersCancelled.Add(1)
 	frame := encodeFrame(TypeOrderCancelled, OrderCancelledMessage{OrderID: orderID, UserID: o.UserID})
-	s.publish(ctx, ChannelDrivers, frame)
-	s.publish(ctx, ChannelUsers, frame)
+	s.publish(ctx, b, ChannelDrivers, frame)
+	s.publish(ctx, b, ChannelUsers, frame)
+	return o, nil
+}
+
+// orderWithViewers reads an order and its current viewer count.
+func (s *Server) orderWithViewers(ctx context.Context, orderID string) (Order, error) {
+	b := s.backend()
+	o, err := s.getOrder(ctx, b, orderID)
+	if err != nil {
+		return Order{}, fmt.Errorf("get order %s: %w", orderID, err)
+	}
+	n, err := b.viewers.Count(ctx, orderID)
+	if err != nil {
+		return Order{}, fmt.Errorf("count viewers of %s: %w", orderID, s.check(b, err))
+	}
+	o.Viewers = &n
 	return o, nil
 }
 
 // viewOrder adds driverID to the order's viewers and tells the rider when the
 // count changed. Only open orders can be viewed.
 func (s *Server) viewOrder(ctx context.Context, orderID, driverID string) error {
-	o, err := s.orders.Get(ctx, orderID)
+	b := s.backend()
+	o, err := s.getOrder(ctx, b, orderID)
 	if err != nil {
 		return fmt.Errorf("view order %s: %w", orderID, err)
 	}
 	if o.Status != StatusOpen {
 		return fmt.Errorf("view order %s: %w", orderID, ErrOrderNotOpen)
 	}
-	n, changed, err := s.viewers.View(ctx, orderID, driverID, s.cfg.ViewerTTL)
+	n, changed, err := b.viewers.View(ctx, orderID, driverID, s.cfg.ViewerTTL)
 	if err != nil {
-		return fmt.Errorf("view order %s: %w", orderID, err)
+		return fmt.Errorf("view order %s: %w", orderID, s.check(b, err))
 	}
 	if changed {
-		s.notifyViewers(ctx, o.UserID, orderID, n)
+		s.notifyViewers(ctx, b, o.UserID, orderID, n)
 	}
 	return nil
 }
 
 // unviewOrder removes driverID from the order's viewers.
 func (s *Server) unviewOrder(ctx context.Context, orderID, driverID string) error {
-	n, changed, err := s.viewers.Unview(ctx, orderID, driverID)
+	b := s.backend()
+	n, changed, err := b.viewers.Unview(ctx, orderID, driverID)
 	if err != nil {
-		return fmt.Errorf("unview order %s: %w", orderID, err)
+		return fmt.Errorf("unview order %s: %w", orderID, s.check(b, err))
 	}
 	if !changed {
 		return nil
 	}
-	o, err := s.orders.Get(ctx, orderID)
+	o, err := s.getOrder(ctx, b, orderID)
 	if err != nil {
 		return fmt.Errorf("unview order %s: %w", orderID, err)
 	}
-	s.notifyViewers(ctx, o.UserID, orderID, n)
+	s.notifyViewers(ctx, b, o.UserID, orderID, n)
 	return nil
 }
 
-func (s *Server) notifyViewers(ctx context.Context, userID, orderID string, n int) {
-	s.publish(ctx, ChannelUsers, encodeFrame(TypeOrderViewers, OrderViewersMessage{OrderID: orderID, UserID: userID, Count: n}))
+func (s *Server) notifyViewers(ctx context.Context, b *backend, userID, orderID string, n int) {
+	s.publish(ctx, b, ChannelUsers, encodeFrame(TypeOrderViewers, OrderViewersMessage{OrderID: orderID, UserID: userID, Count: n}))
 }
 
-// publish hands frame to the broker. A failure is logged, not returned: the
-// order's state is already stored, and drivers that miss the frame get the
-// open orders again when they reconnect.
-func (s *Server) publish(ctx context.Context, ch Channel, frame []byte) {
-	if err := s.broker.Publish(ctx, ch, frame); err != nil {
+// publish hands frame to b's broker. When Redis fails, the node degrades and
+// the frame still reaches this node's own clients; the state change it
+// reports is already stored, and other nodes resend open orders to their
+// drivers after their own gap.
+func (s *Server) publish(ctx context.Context, b *backend, ch Channel, frame []byte) {
+	err := b.broker.Publish(ctx, ch, frame)
+	if err == nil {
+		return
+	}
+	if errors.Is(s.check(b, err), ErrDegraded) {
+		err = s.backend().broker.Publish(ctx, ch, frame)
+	}
+	if err != nil {
 		s.log.Error("publish frame", "channel", ch, "err", err)
 	}
 }

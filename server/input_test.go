@@ -193,17 +193,17 @@ func TestMaxConns(t *testing.T) {
 func TestLockHeldByAnotherRefusesAccept(t *testing.T) {
 	h := startHub(t, Config{})
 	o := h.createOrder(t, "u1")
-	if ok, _, _ := h.locks.Acquire(t.Context(), o.OrderID, "operator", time.Minute); !ok {
+	if ok, _, _ := h.backend().locks.Acquire(t.Context(), o.OrderID, "operator", time.Minute); !ok {
 		t.Fatal("could not take the lock")
 	}
 	var e errorBody
 	if code := h.request(t, "POST", "/orders/"+o.OrderID+"/accept", "", map[string]string{"driver_id": "d1"}, &e); code != http.StatusConflict || e.Error != "order_locked" {
 		t.Fatalf("accept under a held lock: %d %+v", code, e)
 	}
-	if ok, _ := h.locks.Release(t.Context(), o.OrderID, "someone-else"); ok {
+	if ok, _ := h.backend().locks.Release(t.Context(), o.OrderID, "someone-else"); ok {
 		t.Fatal("a non-owner released the lock")
 	}
-	if ok, _ := h.locks.Release(t.Context(), o.OrderID, "operator"); !ok {
+	if ok, _ := h.backend().locks.Release(t.Context(), o.OrderID, "operator"); !ok {
 		t.Fatal("owner could not release")
 	}
 	if code := h.request(t, "POST", "/orders/"+o.OrderID+"/accept", "", map[string]string{"driver_id": "d1"}, nil); code != http.StatusOK {

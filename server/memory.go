@@ -284,3 +284,14 @@ func (b *memoryBroker) Publish(_ context.Context, ch Channel, frame []byte) erro
 	b.deliver(ch, frame)
 	return nil
 }
+
+// all returns every order the store holds, whatever its status.
+func (m *memoryOrders) all() []Order {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Order, 0, len(m.orders))
+	for _, o := range m.orders {
+		out = append(out, *o)
+	}
+	return out
+}

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,16 +30,13 @@ type Server struct {
 	limits   *limiterSet
 	mux      *http.ServeMux
 
-	orders   OrderStore
-	locks    LockStore
-	viewers  ViewerStore
-	presence Presence
-	broker   Broker
-
-	// sweep runs the memory stores' expiry; nil in Redis mode.
-	sweep func()
+	// mem is the node's memory backend in memory mode; link owns the
+	// Redis and fallback backends in Redis mode.
+	mem  *backend
+	link *redisLink
 
 	ready     atomic.Bool
+	advertise atomic.Value // string: base URL found at Serve
 	startOnce sync.Once
 	stopBg    context.CancelFunc
 	bg        *errgroup.Group
@@ -59,14 +59,14 @@ func New(cfg Config) (*Server, error) {
 	s.limits = newLimiterSet(cfg.HTTPRate, cfg.HTTPBurst)
 	s.metrics = newMetrics(s)
 
-	orders, locks, viewers := newMemoryOrders(cfg.OrderRetention), newMemoryLocks(), newMemoryViewers()
-	s.orders, s.locks, s.viewers = orders, locks, viewers
-	s.presence = newMemoryPresence()
-	s.broker = &memoryBroker{deliver: s.deliver}
-	s.sweep = func() {
-		orders.sweep()
-		locks.sweep()
-		viewers.sweep()
+	if cfg.RedisURL != "" && !cfg.Memory {
+		link, err := newRedisLink(s)
+		if err != nil {
+			return nil, fmt.Errorf("new server: %w", err)
+		}
+		s.link = link
+	} else {
+		s.mem = newMemoryBackend(&s.cfg, s.deliver)
 	}
 	s.routes()
 	s.ready.Store(true)
@@ -76,9 +76,21 @@ func New(cfg Config) (*Server, error) {
 // NodeID returns the node's id.
 func (s *Server) NodeID() string { return s.cfg.NodeID }
 
-func (s *Server) mode() string { return "memory" }
+// mode is "redis" while the node shares state through Redis and "memory"
+// when it serves alone, by choice or during an outage.
+func (s *Server) mode() string {
+	if s.link != nil && !s.link.isDegraded() {
+		return "redis"
+	}
+	return "memory"
+}
 
-func (s *Server) redisStats() *RedisStats { return nil }
+func (s *Server) redisStats() *RedisStats {
+	if s.link == nil {
+		return nil
+	}
+	return s.link.stats()
+}
 
 // Start launches the node's background work: expiry sweeps and, in Redis
 // mode, the subscription and heartbeat. It returns at once. The goroutines
@@ -94,6 +106,9 @@ func (s *Server) Start(ctx context.Context) error {
 			s.runSweeper(ctx)
 			return nil
 		})
+		if s.link != nil {
+			s.link.start(ctx, g)
+		}
 	})
 	return nil
 }
@@ -106,8 +121,8 @@ func (s *Server) runSweeper(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if s.sweep != nil {
-				s.sweep()
+			if b := s.backend(); b.sweep != nil {
+				b.sweep()
 			}
 			s.limits.prune()
 		}
@@ -127,6 +142,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.stopBg != nil {
 			s.stopBg()
 			_ = s.bg.Wait()
+		}
+		if s.link != nil {
+			s.link.stop()
 		}
 		close(done)
 	}()
@@ -168,6 +186,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net
 	if s.cfg.AuthSecret == "" {
 		s.log.Warn("running without authentication (--insecure): any client may act as any driver or rider")
 	}
+	if s.cfg.AdvertiseURL == "" {
+		s.advertise.Store("http://" + advertiseHost(ln.Addr()))
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -198,4 +219,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net
 		return nil
 	})
 	return g.Wait()
+}
+
+// statsURL is where tools reach this node's /ws/stats; empty when unknown.
+func (s *Server) statsURL() string {
+	base := s.cfg.AdvertiseURL
+	if base == "" {
+		base, _ = s.advertise.Load().(string)
+	}
+	if base == "" {
+		return ""
+	}
+	return strings.TrimSuffix(base, "/") + "/ws/stats"
+}
+
+// advertiseHost turns a listen address into one other hosts can dial: an
+// unspecified IP becomes the host name.
+func advertiseHost(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }

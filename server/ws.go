@@ -65,14 +65,16 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 		defer s.disconnect(c)
 
 		if first {
-			if err := s.presence.Join(ctx, role, id); err != nil {
+			b := s.backend()
+			if err := s.check(b, b.presence.Join(ctx, role, id)); err != nil {
 				s.log.Warn("presence join", "role", role, "id", id, "err", err)
 			}
 		}
 		hello := ConnectedMessage{NodeID: s.cfg.NodeID, Role: role, ID: id}
 		if role == RoleDriver {
-			open, err := s.orders.Open(ctx)
-			if err != nil {
+			b := s.backend()
+			open, err := b.orders.Open(ctx)
+			if err = s.check(b, err); err != nil {
 				s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
 			}
 			hello.OpenOrders = open
@@ -171,7 +173,8 @@ func (s *Server) disconnect(c *client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if last {
-		if err := s.presence.Leave(ctx, c.role, c.id); err != nil {
+		b := s.backend()
+		if err := s.check(b, b.presence.Leave(ctx, c.role, c.id)); err != nil {
 			s.log.Warn("presence leave", "role", c.role, "id", c.id, "err", err)
 		}
 	}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// backend is one complete set of stores. A node in memory mode has one; a
+// node in Redis mode has the Redis set and swaps to a memory set while Redis
+// is away.
+type backend struct {
+	orders   OrderStore
+	locks    LockStore
+	viewers  ViewerStore
+	presence Presence
+	broker   Broker
+	// sweep expires the memory stores' entries; nil for Redis.
+	sweep func()
+	// memOrders is the memory order store, for replay after an outage.
+	memOrders *memoryOrders
+}
+
+func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
+	orders, locks, viewers := newMemoryOrders(cfg.OrderRetention), newMemoryLocks(), newMemoryViewers()
+	return &backend{
+		orders:    orders,
+		locks:     locks,
+		viewers:   viewers,
+		presence:  newMemoryPresence(),
+		broker:    &memoryBroker{deliver: deliver},
+		memOrders: orders,
+		sweep: func() {
+			orders.sweep()
+			locks.sweep()
+			viewers.sweep()
+		},
+	}
+}
+
+func newRedisBackend(cfg *Config, rdb redis.UniversalClient, sharded bool) *backend {
+	return &backend{
+		orders:   &redisOrders{rdb: rdb, retention: cfg.OrderRetention},
+		locks:    &redisLocks{rdb: rdb},
+		viewers:  &redisViewers{rdb: rdb},
+		presence: &redisPresence{rdb: rdb, nodeID: cfg.NodeID},
+		broker:   &redisBroker{rdb: rdb, sharded: sharded},
+	}
+}
+
+// backend returns the stores to use now.
+func (s *Server) backend() *backend {
+	if s.link != nil {
+		return s.link.current()
+	}
+	return s.mem
+}
+
+// check looks at an error from b. When b is Redis and Redis is unreachable,
+// the node degrades to memory mode and the error becomes ErrDegraded, which
+// clients may retry. Domain errors pass through.
+func (s *Server) check(b *backend, err error) error {
+	if err == nil || s.link == nil || b != s.link.redis || !redisDown(err) {
+		return err
+	}
+	s.link.degrade(err)
+	return fmt.Errorf("%w: %v", ErrDegraded, err)
+}
+
+// redisDown reports whether err means Redis cannot serve now, as opposed to
+// a domain answer (redis.Nil) or a bad command.
+func redisDown(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	for _, domain := range []error{ErrOrderNotFound, ErrOrderTaken, ErrOrderNotOpen, ErrNotOrderOwner, ErrLockHeld} {
+		if errors.Is(err, domain) {
+			return false
+		}
+	}
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOAUTH", "WRONGPASS"} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,45 @@
+package server
+
+// Redis key and channel names. The names in the first group are a contract
+// with existing deployments, dashboards and scripts (docs/redis.md); the rest
+// are this hub's own and documented there too.
+const (
+	keyActiveDrivers = "active_drivers"
+	keyActiveUsers   = "active_users"
+	keyLockPrefix    = "order_lock:"
+	keyViewersPrefix = "order_viewers:"
+
+	keyOrderPrefix = "order:"
+	keyOpenOrders  = "orders:open"
+	// keyNodes lists node ids for taxi monitor; keyNodePrefix+id is each
+	// node's heartbeat, which expires when the node stops beating.
+	keyNodes      = "taxi:nodes"
+	keyNodePrefix = "taxi:node:"
+	// Per-node presence sets and each role's node registry carry the active
+	// set's name as a hash tag, so that on Redis Cluster they share its slot
+	// and one script can update them together.
+	probeChannelPrefix = "taxi_probe:"
+)
+
+func lockKey(orderID string) string    { return keyLockPrefix + orderID }
+func viewersKey(orderID string) string { return keyViewersPrefix + orderID }
+func orderKey(orderID string) string   { return keyOrderPrefix + orderID }
+func nodeKey(nodeID string) string     { return keyNodePrefix + nodeID }
+
+// activeKey is the contract set of ids of role connected anywhere.
+func activeKey(role Role) string {
+	if role == RoleDriver {
+		return keyActiveDrivers
+	}
+	return keyActiveUsers
+}
+
+// nodePresenceKey is the set of ids of role connected to nodeID.
+func nodePresenceKey(role Role, nodeID string) string {
+	return "{" + activeKey(role) + "}:node:" + nodeID
+}
+
+// presenceNodesKey is the set of node ids that have a presence set for role.
+func presenceNodesKey(role Role) string {
+	return "{" + activeKey(role) + "}:nodes"
+}

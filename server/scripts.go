@@ -1,0 +1,31 @@
+package server
+
+import (
+	_ "embed"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Lua scripts, run with EVALSHA and loaded on first use. Each touches only
+// keys of one Cluster slot.
+var (
+	//go:embed lua/accept.lua
+	acceptSrc    string
+	acceptScript = redis.NewScript(acceptSrc)
+
+	//go:embed lua/cancel.lua
+	cancelSrc    string
+	cancelScript = redis.NewScript(cancelSrc)
+
+	//go:embed lua/release.lua
+	releaseSrc    string
+	releaseScript = redis.NewScript(releaseSrc)
+
+	//go:embed lua/leave.lua
+	leaveSrc    string
+	leaveScript = redis.NewScript(leaveSrc)
+
+	//go:embed lua/reap.lua
+	reapSrc    string
+	reapScript = redis.NewScript(reapSrc)
+)
