@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/spf13/cobra"
 	"os"
 	"strconv"
 	"strings"
@@ -52,4 +53,16 @@ func envList(key string) []string {
 		return nil
 	}
 	return strings.Split(v, ",")
+}
+
+// secretFromEnv fills *dst from the environment variable key unless the flag
+// was given. Flags that carry secrets use it instead of an environment
+// default, which --help would print.
+func secretFromEnv(cmd *cobra.Command, flag, key string, dst *string) {
+	if cmd.Flags().Changed(flag) {
+		return
+	}
+	if v := os.Getenv(key); v != "" {
+		*dst = v
+	}
 }

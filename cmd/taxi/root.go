@@ -31,6 +31,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newServeCmd(),
 		newTokenCmd(),
+		newLockCmd(),
 	)
 	return root
 }

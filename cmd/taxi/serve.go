@@ -38,6 +38,10 @@ Without --auth-secret the hub refuses to start unless --insecure is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.logOut = cmd.ErrOrStderr()
+			// Secrets come from the environment at run time, never as flag
+			// defaults, so that --help does not print them.
+			secretFromEnv(cmd, "auth-secret", "TAXI_AUTH_SECRET", &opts.cfg.AuthSecret)
+			secretFromEnv(cmd, "redis-url", "REDIS_URL", &opts.cfg.RedisURL)
 			return serveRun(cmd.Context(), opts)
 		},
 	}
@@ -45,9 +49,9 @@ Without --auth-secret the hub refuses to start unless --insecure is given.`,
 	f := cmd.Flags()
 	f.StringVar(&c.Addr, "addr", envOr("TAXI_ADDR", server.DefaultAddr), "listen address (env TAXI_ADDR)")
 	f.StringVar(&c.NodeID, "node-id", envOr("TAXI_NODE_ID", ""), "this node's id in frames, stats and Redis keys; default host name plus a random suffix (env TAXI_NODE_ID)")
-	f.StringVar(&c.AuthSecret, "auth-secret", envOr("TAXI_AUTH_SECRET", ""), "HS256 secret for client tokens, at least 16 bytes (env TAXI_AUTH_SECRET)")
+	f.StringVar(&c.AuthSecret, "auth-secret", "", "HS256 secret for client tokens, at least 16 bytes (env TAXI_AUTH_SECRET)")
 	f.BoolVar(&c.Insecure, "insecure", envBool("TAXI_INSECURE", false), "run without authentication: for development and load tests only (env TAXI_INSECURE)")
-	f.StringVar(&c.RedisURL, "redis-url", envOr("REDIS_URL", "redis://localhost:6379/0"), "Redis shared by the nodes: redis://[user:pass@]host:port/db, rediss:// for TLS, host1:port,host2:port for Cluster, redis-sentinel://[:pass@]h1:p1,h2:p2/master[/db] for Sentinel (env REDIS_URL)")
+	f.StringVar(&c.RedisURL, "redis-url", "redis://localhost:6379/0", "Redis shared by the nodes: redis://[user:pass@]host:port/db, rediss:// for TLS, host1:port,host2:port for Cluster, redis-sentinel://[:pass@]h1:p1,h2:p2/master[/db] for Sentinel (env REDIS_URL)")
 	f.BoolVar(&c.Memory, "memory", envBool("TAXI_MEMORY", false), "force in-memory mode: one node, no Redis (env TAXI_MEMORY)")
 	f.IntVar(&c.MaxConns, "max-conns", envInt("TAXI_MAX_CONNS", 0), "most WebSocket connections on this node, 0 for no cap (env TAXI_MAX_CONNS)")
 	f.IntVar(&c.SendQueue, "send-queue", envInt("TAXI_SEND_QUEUE", server.DefaultSendQueue), "frames queued per connection before it is dropped as slow (env TAXI_SEND_QUEUE)")

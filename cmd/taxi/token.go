@@ -32,11 +32,12 @@ taxi serve (--auth-secret or TAXI_AUTH_SECRET). Clients send it as
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.out = cmd.OutOrStdout()
+			secretFromEnv(cmd, "auth-secret", "TAXI_AUTH_SECRET", &opts.secret)
 			return tokenRun(opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.secret, "auth-secret", envOr("TAXI_AUTH_SECRET", ""), "HS256 secret shared with taxi serve (env TAXI_AUTH_SECRET)")
+	f.StringVar(&opts.secret, "auth-secret", "", "HS256 secret shared with taxi serve (env TAXI_AUTH_SECRET)")
 	f.StringVar(&opts.role, "role", "", "driver or user")
 	f.StringVar(&opts.sub, "sub", "", "the driver or rider id the token is for")
 	f.DurationVar(&opts.ttl, "ttl", time.Hour, "how long the token stays valid")
