@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -156,78 +155,4 @@ func (r *redisOrders) Cancel(ctx context.Context, orderID, userID string) (Order
 	}
 	_ = r.rdb.ZRem(ctx, keyOpenOrders, orderID).Err()
 	return r.Get(ctx, orderID)
-}
-
-// redisLocks is the contract's acceptance lock: SET order_lock:{id} {driver}
-// NX EX, released by compare-and-delete.
-type redisLocks struct {
-	rdb redis.UniversalClient
-}
-
-var _ LockStore = (*redisLocks)(nil)
-
-func (r *redisLocks) Acquire(ctx context.Context, orderID, owner string, ttl time.Duration) (bool, string, error) {
-	// NX with GET answers "who holds it" in the same round trip.
-	prev, err := r.rdb.SetArgs(ctx, lockKey(orderID), owner, redis.SetArgs{Mode: "NX", TTL: ttl, Get: true}).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return true, owner, nil
-	case err != nil:
-		return false, "", fmt.Errorf("redis: lock order %s: %w", orderID, err)
-	default:
-		return false, prev, nil
-	}
-}
-
-func (r *redisLocks) Release(ctx context.Context, orderID, owner string) (bool, error) {
-	n, err := releaseScript.Run(ctx, r.rdb, []string{lockKey(orderID)}, owner).Int()
-	if err != nil {
-		return false, fmt.Errorf("redis: unlock order %s: %w", orderID, err)
-	}
-	return n == 1, nil
-}
-
-// redisViewers keeps order_viewers:{id} sets, whose TTL each view renews.
-type redisViewers struct {
-	rdb redis.UniversalClient
-}
-
-var _ ViewerStore = (*redisViewers)(nil)
-
-func (r *redisViewers) View(ctx context.Context, orderID, driverID string, ttl time.Duration) (int, bool, error) {
-	key := viewersKey(orderID)
-	var added *redis.IntCmd
-	var card *redis.IntCmd
-	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		added = p.SAdd(ctx, key, driverID)
-		p.Expire(ctx, key, ttl)
-		card = p.SCard(ctx, key)
-		return nil
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("redis: view order %s: %w", orderID, err)
-	}
-	return int(card.Val()), added.Val() == 1, nil
-}
-
-func (r *redisViewers) Unview(ctx context.Context, orderID, driverID string) (int, bool, error) {
-	key := viewersKey(orderID)
-	var removed, card *redis.IntCmd
-	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		removed = p.SRem(ctx, key, driverID)
-		card = p.SCard(ctx, key)
-		return nil
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("redis: unview order %s: %w", orderID, err)
-	}
-	return int(card.Val()), removed.Val() == 1, nil
-}
-
-func (r *redisViewers) Count(ctx context.Context, orderID string) (int, error) {
-	n, err := r.rdb.SCard(ctx, viewersKey(orderID)).Result()
-	if err != nil {
-		return 0, fmt.Errorf("redis: count viewers of %s: %w", orderID, err)
-	}
-	return int(n), nil
 }
