@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -40,6 +41,10 @@ type client struct {
 
 	// shard bookkeeping, guarded by the shard's lock.
 	shardIdx int
+
+	// writeStart is when the current batch began to be written, in Unix
+	// nanoseconds, or 0 when the writer is not writing.
+	writeStart atomic.Int64
 }
 
 // send queues frame for this client without blocking. It reports false when
@@ -128,16 +133,35 @@ func (c *client) writeLoop() {
 	}
 }
 
+// writeBatch writes frames in order. It passes the library a context with
+// no deadline, because a deadline costs a timer and a registration on every
+// write; the hub's write watchdog enforces WriteTimeout instead, from
+// writeStart.
 func (c *client) writeBatch(batch [][]byte) error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.WriteTimeout)
-	defer cancel()
-	for _, frame := range batch {
-		if err := c.conn.Write(ctx, websocket.MessageText, frame); err != nil {
+	c.writeStart.Store(time.Now().UnixNano())
+	defer c.writeStart.Store(0)
+	for i, frame := range batch {
+		if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
+			c.hub.counters.framesSent.Add(int64(i))
 			return err
 		}
 	}
 	c.hub.counters.framesSent.Add(int64(len(batch)))
 	return nil
+}
+
+// abort drops a connection whose writes are stuck: no close handshake can be
+// written to it, so the socket is closed at once and the writer's pending
+// write fails.
+func (c *client) abort() {
+	c.mu.Lock()
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.conn.CloseNow()
+	c.cancel()
 }
 
 // startPing arms the keepalive. Pings keep proxies with idle timeouts from

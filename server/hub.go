@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -204,5 +206,32 @@ func (h *hub) shutdown() {
 		h.each(role, func(c *client) {
 			c.close(websocket.StatusGoingAway, "server shutting down")
 		})
+	}
+}
+
+// runWriteWatchdog closes connections whose current write has taken longer
+// than WriteTimeout: a client that stopped reading with a full socket buffer
+// would otherwise hold its writer forever. One goroutine for the node, in
+// place of a timer per write; it exits when ctx ends.
+func (h *hub) runWriteWatchdog(ctx context.Context) {
+	every := max(h.cfg.WriteTimeout/4, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			limit := now.Add(-h.cfg.WriteTimeout).UnixNano()
+			for _, role := range []Role{RoleDriver, RoleUser} {
+				h.each(role, func(c *client) {
+					if start := c.writeStart.Load(); start != 0 && start < limit {
+						h.counters.slowClients.Add(1)
+						h.log.Info("closing a connection whose writes are stuck", "role", c.role, "id", c.id, "write_timeout", h.cfg.WriteTimeout)
+						c.abort()
+					}
+				})
+			}
+		}
 	}
 }

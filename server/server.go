@@ -106,6 +106,11 @@ func (s *Server) Start(ctx context.Context) error {
 			s.runSweeper(ctx)
 			return nil
 		})
+		// The write watchdog exits when ctx ends.
+		g.Go(func() error {
+			s.hub.runWriteWatchdog(ctx)
+			return nil
+		})
 		if s.link != nil {
 			s.link.start(ctx, g)
 		}

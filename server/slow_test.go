@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -98,5 +99,52 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 	})
 	if s.counters.framesDropped.Load() == 0 {
 		t.Error("frames_dropped not counted")
+	}
+}
+
+func TestStuckWriterIsClosedByTheWatchdog(t *testing.T) {
+	s, err := New(Config{Insecure: true, NodeID: "watchdog", SendQueue: 1 << 20, WriteTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(s.Handler())
+	ts.Listener = smallBufListener{ts.Listener}
+	ts.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+		ts.Close()
+	})
+	h := &testHub{Server: s, URL: ts.URL, http: ts}
+	conn, _, err := websocket.Dial(t.Context(), h.wsURL("/ws/driver/stuck"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if s.hub.drivers.Load() != 1 {
+			return errors.New("not registered")
+		}
+		return nil
+	})
+	// The queue never fills (it is huge); only the stuck write can end it.
+	big := encodeFrame(TypeNewOrder, Order{OrderID: "o", UserID: strings.Repeat("x", 64<<10)})
+	for range 200 {
+		s.hub.broadcastDrivers(big)
+	}
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if s.hub.drivers.Load() != 0 {
+			return fmt.Errorf("stuck driver still connected; slow=%d", s.counters.slowClients.Load())
+		}
+		return nil
+	})
+	if s.counters.slowClients.Load() != 1 {
+		t.Fatalf("slow_clients_disconnected = %d", s.counters.slowClients.Load())
 	}
 }
