@@ -126,53 +126,95 @@ func orderIDFrom(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return id, true
 }
 
+// PointInput is a point in a request body; both fields are required, so a
+// missing one is told apart from 0.
+type PointInput struct {
+	Lat *float64 `json:"lat"`
+	Lng *float64 `json:"lng"`
+}
+
 // CreateOrderRequest is the body of POST /orders.
 type CreateOrderRequest struct {
-	UserID  string `json:"user_id"`
-	Pickup  *Point `json:"pickup"`
-	Dropoff *Point `json:"dropoff"`
+	UserID  string      `json:"user_id"`
+	Pickup  *PointInput `json:"pickup"`
+	Dropoff *PointInput `json:"dropoff"`
+}
+
+func (p *PointInput) point(name string) (Point, string, string) {
+	if p == nil || p.Lat == nil || p.Lng == nil {
+		return Point{}, "missing_field", name + " needs lat and lng"
+	}
+	pt := Point{Lat: *p.Lat, Lng: *p.Lng}
+	if err := pt.validate(); err != nil {
+		return Point{}, "invalid_point", name + ": " + err.Error()
+	}
+	return pt, "", ""
+}
+
+// authenticated checks that r carries a valid token before its body is
+// read, so an anonymous caller learns nothing about the API but 401.
+func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (Claims, bool) {
+	claims, err := s.auth.identify(r)
+	if err != nil {
+		writeAuthError(w, err)
+		return Claims{}, false
+	}
+	return claims, true
+}
+
+func requireField(w http.ResponseWriter, name, v string) bool {
+	if v == "" {
+		writeError(w, http.StatusBadRequest, "missing_field", name+" is required")
+		return false
+	}
+	return true
 }
 
 func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authenticated(w, r); !ok {
+		return
+	}
 	var req CreateOrderRequest
-	if !s.decodeBody(w, r, &req) {
+	if !s.decodeBody(w, r, &req) || !requireField(w, "user_id", req.UserID) {
 		return
 	}
-	if req.Pickup == nil || req.Dropoff == nil {
-		writeError(w, http.StatusBadRequest, "missing_field", "pickup and dropoff are required")
-		return
-	}
-	for name, p := range map[string]*Point{"pickup": req.Pickup, "dropoff": req.Dropoff} {
-		if err := p.validate(); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_point", name+": "+err.Error())
+	pickup, code, detail := req.Pickup.point("pickup")
+	if code == "" {
+		var dropoff Point
+		if dropoff, code, detail = req.Dropoff.point("dropoff"); code == "" {
+			if !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+				return
+			}
+			o, err := s.createOrder(r.Context(), req.UserID, pickup, dropoff)
+			if err != nil {
+				writeOpError(w, err)
+				return
+			}
+			writeJSON(w, http.StatusCreated, o)
 			return
 		}
 	}
-	if !s.caller(w, r, RoleUser, "user_id", req.UserID) {
-		return
-	}
-	o, err := s.createOrder(r.Context(), req.UserID, *req.Pickup, *req.Dropoff)
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, o)
+	writeError(w, http.StatusBadRequest, code, detail)
 }
 
-// handleGetOrder needs no particular caller: an order id is an unguessable
-// capability, and drivers and riders both read orders.
+// handleGetOrder serves drivers any order (they choose among them) and
+// riders only their own.
 func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	id, ok := orderIDFrom(w, r)
 	if !ok {
 		return
 	}
-	if err := s.auth.anyone(r); err != nil {
-		writeAuthError(w, err)
+	claims, ok := s.authenticated(w, r)
+	if !ok {
 		return
 	}
 	o, err := s.orderWithViewers(r.Context(), id)
 	if err != nil {
 		writeOpError(w, err)
+		return
+	}
+	if claims.Role == RoleUser && claims.Subject != o.UserID {
+		writeError(w, http.StatusForbidden, "forbidden", "riders may read only their own orders")
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
@@ -188,8 +230,11 @@ func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if _, ok := s.authenticated(w, r); !ok {
+		return
+	}
 	var req AcceptOrderRequest
-	if !s.decodeBody(w, r, &req) || !s.caller(w, r, RoleDriver, "driver_id", req.DriverID) {
+	if !s.decodeBody(w, r, &req) || !requireField(w, "driver_id", req.DriverID) || !s.caller(w, r, RoleDriver, "driver_id", req.DriverID) {
 		return
 	}
 	o, err := s.acceptOrder(r.Context(), id, req.DriverID)
@@ -210,8 +255,11 @@ func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if _, ok := s.authenticated(w, r); !ok {
+		return
+	}
 	var req CancelOrderRequest
-	if !s.decodeBody(w, r, &req) || !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+	if !s.decodeBody(w, r, &req) || !requireField(w, "user_id", req.UserID) || !s.caller(w, r, RoleUser, "user_id", req.UserID) {
 		return
 	}
 	o, err := s.cancelOrder(r.Context(), id, req.UserID)

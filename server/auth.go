@@ -96,21 +96,22 @@ func tokenFrom(r *http.Request) string {
 	return r.URL.Query().Get("token")
 }
 
-// anyone verifies that r carries a valid token of any driver or rider.
-func (a *authorizer) anyone(r *http.Request) error {
+// identify returns the claims of r's token, which must be valid and name a
+// driver or a rider. In insecure mode it returns empty claims.
+func (a *authorizer) identify(r *http.Request) (Claims, error) {
 	if a.insecure {
-		return nil
+		return Claims{}, nil
 	}
 	raw := tokenFrom(r)
 	if raw == "" {
-		return fmt.Errorf("%w: no token: send Authorization: Bearer <jwt>", errUnauthenticated)
+		return Claims{}, fmt.Errorf("%w: no token: send Authorization: Bearer <jwt> (or ?token= on WebSocket URLs)", errUnauthenticated)
 	}
 	var claims Claims
 	if _, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil }); err != nil {
-		return fmt.Errorf("%w: %v", errUnauthenticated, err)
+		return Claims{}, fmt.Errorf("%w: %v", errUnauthenticated, err)
 	}
 	if claims.Role != RoleDriver && claims.Role != RoleUser {
-		return fmt.Errorf("%w: token role %q is not driver or user", errForbidden, claims.Role)
+		return Claims{}, fmt.Errorf("%w: token role %q is not driver or user", errForbidden, claims.Role)
 	}
-	return nil
+	return claims, nil
 }

@@ -59,6 +59,10 @@ type Config struct {
 	OriginPatterns []string
 
 	ShutdownTimeout time.Duration
+	// DrainDelay keeps the listener open this long after shutdown begins,
+	// answering /readyz with 503 and refusing new WebSockets, so a load
+	// balancer sees the node leave before connections are refused.
+	DrainDelay time.Duration
 
 	// RedisTimeout bounds each Redis call, so an outage is noticed within
 	// about this long. HeartbeatInterval paces the node's heartbeat (which

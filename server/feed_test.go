@@ -180,8 +180,16 @@ func TestConnectedFrameCarriesOpenOrders(t *testing.T) {
 	if hello.NodeID != "test-node" || hello.Role != RoleDriver || hello.ID != "late" {
 		t.Fatalf("connected = %+v", hello)
 	}
-	if len(hello.OpenOrders) != 1 || hello.OpenOrders[0].OrderID != a.OrderID {
+	if hello.OpenOrders == nil || len(*hello.OpenOrders) != 1 || (*hello.OpenOrders)[0].OrderID != a.OrderID {
 		t.Fatalf("open_orders = %+v, want only %s", hello.OpenOrders, a.OrderID)
+	}
+	// With no open order the list is there and empty, never missing.
+	h.request(t, "POST", "/orders/"+a.OrderID+"/cancel", "", map[string]string{"user_id": "u1"}, nil)
+	d2 := mustDial(t, h.wsURL("/ws/driver/later"))
+	var hello2 ConnectedMessage
+	d2.next(t, TypeConnected, &hello2)
+	if hello2.OpenOrders == nil || len(*hello2.OpenOrders) != 0 {
+		t.Fatalf("open_orders with none open = %v, want []", hello2.OpenOrders)
 	}
 }
 
@@ -211,4 +219,42 @@ func TestDriverOnTwoConnectionsStaysPresent(t *testing.T) {
 	checkFor(t, defaultWait, pollEvery, count(1))
 	b.conn.Close(websocket.StatusNormalClosure, "")
 	checkFor(t, defaultWait, pollEvery, count(0))
+}
+
+func TestClosedOrdersLoseTheirViewers(t *testing.T) {
+	h := startHub(t, Config{})
+	rider := mustDial(t, h.wsURL("/ws/user/u1"))
+	rider.next(t, TypeConnected, nil)
+	d := mustDial(t, h.wsURL("/ws/driver/d1"))
+	d.next(t, TypeConnected, nil)
+	o := h.createOrder(t, "u1")
+	d.send(t, TypeViewOrder, map[string]string{"order_id": o.OrderID})
+	var m OrderViewersMessage
+	rider.next(t, TypeOrderViewers, &m)
+	d.send(t, TypeAcceptOrder, map[string]string{"order_id": o.OrderID})
+	var res AcceptResultMessage
+	d.next(t, TypeAcceptResult, &res)
+	if !res.Accepted {
+		t.Fatalf("accept: %+v", res)
+	}
+	rider.next(t, TypeOrderAccepted, nil)
+	var got Order
+	h.request(t, "GET", "/orders/"+o.OrderID, "", nil, &got)
+	if got.Viewers == nil || *got.Viewers != 0 {
+		t.Fatalf("viewers of an accepted order: %v, want 0", got.Viewers)
+	}
+	// Disconnecting sends the rider no more counts for the closed order:
+	// the next frame it gets is about a new order.
+	d.conn.Close(websocket.StatusNormalClosure, "")
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if h.hub.drivers.Load() != 0 {
+			return fmt.Errorf("driver still registered")
+		}
+		return nil
+	})
+	o2 := h.createOrder(t, "u1")
+	h.request(t, "POST", "/orders/"+o2.OrderID+"/cancel", "", map[string]string{"user_id": "u1"}, nil)
+	if env := rider.nextAny(t); env.Type != TypeOrderCancelled {
+		t.Fatalf("rider got %s, want order_cancelled", env.Type)
+	}
 }

@@ -116,6 +116,7 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 	}
 	outcome = "won"
 	s.counters.ordersAccepted.Add(1)
+	s.closeViewers(ctx, b, orderID)
 	frame := encodeFrame(TypeOrderAccepted, OrderAcceptedMessage{OrderID: orderID, DriverID: driverID, UserID: o.UserID})
 	s.publish(ctx, b, ChannelDrivers, frame)
 	s.publish(ctx, b, ChannelUsers, frame)
@@ -143,6 +144,7 @@ func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order
 		return o, fmt.Errorf("cancel order %s: %w", orderID, s.check(b, err))
 	}
 	s.counters.ordersCancelled.Add(1)
+	s.closeViewers(ctx, b, orderID)
 	frame := encodeFrame(TypeOrderCancelled, OrderCancelledMessage{OrderID: orderID, UserID: o.UserID})
 	s.publish(ctx, b, ChannelDrivers, frame)
 	s.publish(ctx, b, ChannelUsers, frame)
@@ -199,8 +201,18 @@ func (s *Server) unviewOrder(ctx context.Context, orderID, driverID string) erro
 	if err != nil {
 		return fmt.Errorf("unview order %s: %w", orderID, err)
 	}
-	s.notifyViewers(ctx, b, o.UserID, orderID, n)
+	if o.Status == StatusOpen {
+		s.notifyViewers(ctx, b, o.UserID, orderID, n)
+	}
 	return nil
+}
+
+// closeViewers forgets the viewers of an order that just closed: nobody views
+// a taken or cancelled order, and its rider needs no more counts.
+func (s *Server) closeViewers(ctx context.Context, b *backend, orderID string) {
+	if err := b.viewers.Clear(ctx, orderID); err != nil {
+		s.log.Warn("clear viewers", "order_id", orderID, "err", s.check(b, err))
+	}
 }
 
 func (s *Server) notifyViewers(ctx context.Context, b *backend, userID, orderID string, n int) {

@@ -34,7 +34,9 @@ type ConnectedMessage struct {
 	NodeID     string  `json:"node_id"`
 	Role       Role    `json:"role"`
 	ID         string  `json:"id"`
-	OpenOrders []Order `json:"open_orders,omitempty"`
+	// OpenOrders is every open order, for drivers only (riders get none):
+	// a driver who reconnects misses nothing.
+	OpenOrders *[]Order `json:"open_orders,omitempty"`
 }
 
 // OpenOrdersMessage resends the open orders after a gap in fan-out, so a

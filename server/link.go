@@ -246,6 +246,7 @@ func (l *redisLink) recover(ctx context.Context) error {
 	l.fallback.Store(newMemoryBackend(&l.s.cfg, l.s.deliver))
 	l.mu.Lock()
 	l.degraded = false
+	l.lastErr = ""
 	l.degradedTotal += time.Since(l.degradedSince)
 	l.degradedSince = time.Time{}
 	outage := l.degradedTotal

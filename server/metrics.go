@@ -28,7 +28,7 @@ func newMetrics(s *Server) *metrics {
 		}),
 		acceptSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "taxi_accept_seconds",
-			Help:    "Time to decide an accept, by outcome (won, taken, not_open, not_found, locked, error).",
+			Help:    "Time to decide an accept, by outcome (won, repeat, taken, locked, not_open, not_found, error).",
 			Buckets: prometheus.ExponentialBuckets(1e-4, 2.5, 12),
 		}, []string{"outcome"}),
 	}

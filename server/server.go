@@ -214,6 +214,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net
 		defer cancel()
 		s.ready.Store(false)
 		s.hub.shutdown()
+		if d := s.cfg.DrainDelay; d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-sctx.Done():
+			}
+			t.Stop()
+		}
 		errHTTP := hs.Shutdown(sctx)
 		errHub := s.Shutdown(sctx)
 		if err := errors.Join(errHTTP, errHub); err != nil {

@@ -80,3 +80,34 @@ func TestShutdownReturnsWhenContextEnds(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
+
+func TestDrainDelayAnswersReadyz503BeforeClosing(t *testing.T) {
+	s, err := New(Config{Insecure: true, NodeID: "draining", DrainDelay: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln, nil) }()
+	h := &testHub{Server: s, URL: "http://" + ln.Addr().String()}
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if code := h.request(t, "GET", "/readyz", "", nil, nil); code != http.StatusOK {
+			return errors.New("not ready yet")
+		}
+		return nil
+	})
+	cancel()
+	checkFor(t, defaultWait, pollEvery, func() error {
+		if code := h.request(t, "GET", "/readyz", "", nil, nil); code != http.StatusServiceUnavailable {
+			return errors.New("readyz still 200")
+		}
+		return nil
+	})
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}

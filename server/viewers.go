@@ -15,4 +15,6 @@ type ViewerStore interface {
 	Unview(ctx context.Context, orderID, driverID string) (count int, changed bool, err error)
 	// Count returns how many drivers view the order now.
 	Count(ctx context.Context, orderID string) (int, error)
+	// Clear forgets every viewer of an order that closed.
+	Clear(ctx context.Context, orderID string) error
 }

@@ -83,3 +83,10 @@ func (m *memoryViewers) sweep() {
 		m.live(id, now)
 	}
 }
+
+func (m *memoryViewers) Clear(_ context.Context, orderID string) error {
+	m.mu.Lock()
+	delete(m.sets, orderID)
+	m.mu.Unlock()
+	return nil
+}

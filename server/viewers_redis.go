@@ -52,3 +52,10 @@ func (r *redisViewers) Count(ctx context.Context, orderID string) (int, error) {
 	}
 	return int(n), nil
 }
+
+func (r *redisViewers) Clear(ctx context.Context, orderID string) error {
+	if err := r.rdb.Del(ctx, viewersKey(orderID)).Err(); err != nil {
+		return fmt.Errorf("redis: clear viewers of %s: %w", orderID, err)
+	}
+	return nil
+}

@@ -74,10 +74,22 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 		if role == RoleDriver {
 			b := s.backend()
 			open, err := b.orders.Open(ctx)
-			if err = s.check(b, err); err != nil {
-				s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
+			if err = s.check(b, err); errors.Is(err, ErrDegraded) {
+				b = s.backend()
+				open, err = b.orders.Open(ctx)
 			}
-			hello.OpenOrders = open
+			if err != nil {
+				// A driver must be able to tell "no open orders" from "could
+				// not load them": it gets no connected frame and reconnects.
+				s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
+				c.close(websocket.StatusTryAgainLater, "could not load open orders; reconnect")
+				s.readLoop(c)
+				return
+			}
+			if open == nil {
+				open = []Order{}
+			}
+			hello.OpenOrders = &open
 			c.viewing = make(map[string]struct{})
 		}
 		c.open(encodeFrame(TypeConnected, hello))

@@ -71,6 +71,7 @@ Without --auth-secret the hub refuses to start unless --insecure is given.`,
 	f.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", envDuration("TAXI_HEARTBEAT_INTERVAL", server.DefaultHeartbeatInterval), "node heartbeat period; a dead node's drivers leave presence within about 4 periods (env TAXI_HEARTBEAT_INTERVAL)")
 	f.DurationVar(&c.ProbeInterval, "probe-interval", envDuration("TAXI_PROBE_INTERVAL", server.DefaultProbeInterval), "period of the probe that checks the Redis subscription still delivers (env TAXI_PROBE_INTERVAL)")
 	f.StringVar(&c.AdvertiseURL, "advertise-url", envOr("TAXI_ADVERTISE_URL", ""), "base URL tools reach this node at, put in its heartbeat for taxi monitor; default from --addr (env TAXI_ADVERTISE_URL)")
+	f.DurationVar(&c.DrainDelay, "drain-delay", envDuration("TAXI_DRAIN_DELAY", 0), "on shutdown, keep answering /readyz with 503 this long before closing the listener, so load balancers notice (env TAXI_DRAIN_DELAY)")
 	f.StringVar(&opts.logFormat, "log-format", envOr("TAXI_LOG_FORMAT", "text"), "log format: text or json (env TAXI_LOG_FORMAT)")
 	f.StringVar(&opts.logLevel, "log-level", envOr("TAXI_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TAXI_LOG_LEVEL)")
 	return cmd
