@@ -31,9 +31,9 @@ type Envelope struct {
 
 // ConnectedMessage opens every feed.
 type ConnectedMessage struct {
-	NodeID     string  `json:"node_id"`
-	Role       Role    `json:"role"`
-	ID         string  `json:"id"`
+	NodeID string `json:"node_id"`
+	Role   Role   `json:"role"`
+	ID     string `json:"id"`
 	// OpenOrders is every open order, for drivers only (riders get none):
 	// a driver who reconnects misses nothing.
 	OpenOrders *[]Order `json:"open_orders,omitempty"`
