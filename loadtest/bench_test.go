@@ -1,0 +1,209 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// quick returns options for a short run against targets.
+func quick(targets ...string) Options {
+	return Options{
+		Targets:  targets,
+		Drivers:  20,
+		Users:    3,
+		Rate:     40,
+		Duration: 500 * time.Millisecond,
+		WarmUp:   200 * time.Millisecond,
+		Drain:    2 * time.Second,
+		Timeout:  5 * time.Second,
+	}
+}
+
+// runBench runs b to the end, draining progress, and returns the report.
+func runBench(t *testing.T, ctx context.Context, opts Options) *Report {
+	t.Helper()
+	b, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	samples := 0
+	for range b.Run(ctx) {
+		samples++
+	}
+	r := b.Report()
+	if r == nil {
+		t.Fatal("no report after the progress channel closed")
+	}
+	if samples == 0 {
+		t.Error("no progress sample")
+	}
+	return r
+}
+
+func TestFanoutCountsExactly(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	r := runBench(t, t.Context(), quick(hub.URL()))
+	d := r.Deliveries
+	// 40/s over 0.2 s of warm-up and 0.5 s measured: 8 warm, 20 measured.
+	if r.Orders.Created != 28 || r.Orders.Warm != 8 {
+		t.Fatalf("orders created %d (warm %d), want 28 (8)", r.Orders.Created, r.Orders.Warm)
+	}
+	if d.Expected != 20*20 || d.Received != d.Expected || d.Lost != 0 || d.Duplicated != 0 {
+		t.Fatalf("deliveries %+v, want 400 expected and received, none lost", d)
+	}
+	if d.Warm != 8*20 {
+		t.Errorf("warm deliveries %d, want 160", d.Warm)
+	}
+	if d.Latency.Count != 400 || d.Latency.Max <= 0 {
+		t.Errorf("latency %+v, want 400 samples", d.Latency)
+	}
+	if r.Connections.Connected != 23 || r.Connections.Failed != 0 {
+		t.Errorf("connections %+v, want 23 connected", r.Connections)
+	}
+	if r.Server.ConnectionsGained != 23 || r.Server.MemoryPerConnection != 3000 {
+		t.Errorf("server %+v, want 23 connections gained at 3000 B each", r.Server)
+	}
+	if r.Interrupted || len(r.Errors) != 0 {
+		t.Errorf("interrupted %t, errors %v", r.Interrupted, r.Errors)
+	}
+	if got := claim(r, "delivery latency").Status; got != ClaimHeld {
+		t.Errorf("latency claim %q, want held", got)
+	}
+	if got := claim(r, "one winner per order").Status; got != ClaimNotTested {
+		t.Errorf("winner claim %q in fanout, want not tested", got)
+	}
+}
+
+func claim(r *Report, name string) Claim {
+	for _, c := range r.Claims {
+		if c.Name == name {
+			return c
+		}
+	}
+	return Claim{}
+}
+
+func TestFanoutShowsLosses(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.dropEvery = 7 })
+	o := quick(hub.URL())
+	o.Drain = 300 * time.Millisecond
+	r := runBench(t, t.Context(), o)
+	d := r.Deliveries
+	if d.Lost == 0 || d.Received+d.Lost != d.Expected {
+		t.Fatalf("deliveries %+v: want losses, received + lost = expected", d)
+	}
+	slos, err := ParseSLO("loss=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !CheckSLOs(r, slos) {
+		t.Error("loss=0 passed with losses")
+	}
+}
+
+func TestAcceptDetectsTwoWinners(t *testing.T) {
+	for _, via := range []string{RaceHTTP, RaceWS, RaceBoth} {
+		t.Run(via, func(t *testing.T) {
+			hub := newFakeHub(t, func(h *fakeHub) { h.twoWinners = true })
+			o := quick(hub.URL())
+			o.Scenario, o.Racers, o.RaceVia = Accept, 4, via
+			r := runBench(t, t.Context(), o)
+			a := r.Accepts
+			if a == nil || a.Orders != r.Orders.Created || a.BadCount != a.Orders {
+				t.Fatalf("accepts %+v, want every one of %d orders bad", a, r.Orders.Created)
+			}
+			if b := a.BadOrders[0]; b.Wins != 2 || b.Losses != 2 {
+				t.Errorf("bad order %+v, want 2 wins and 2 losses", b)
+			}
+			if got := claim(r, "one winner per order").Status; got != ClaimNotHeld {
+				t.Errorf("winner claim %q, want NOT held", got)
+			}
+			var out bytes.Buffer
+			if err := TextReporter(r)(&out); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), a.BadOrders[0].OrderID+": 2 winners") {
+				t.Errorf("summary does not name the bad order:\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestAcceptOneWinner(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	o := quick(hub.URL())
+	o.Scenario, o.Racers = Accept, 4
+	r := runBench(t, t.Context(), o)
+	a := r.Accepts
+	if a.BadCount != 0 || a.OneWinner != r.Orders.Created || a.Losses != 3*a.Orders {
+		t.Fatalf("accepts %+v, want one winner and 3 losers for each of %d orders", a, r.Orders.Created)
+	}
+	if a.Latency.Count != a.Attempts {
+		t.Errorf("accept latency samples %d, want %d", a.Latency.Count, a.Attempts)
+	}
+	if got := claim(r, "one winner per order").Status; got != ClaimHeld {
+		t.Errorf("winner claim %q, want held", got)
+	}
+}
+
+func TestConnectMeasuresMemory(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	o := quick(hub.URL())
+	o.Scenario, o.Drivers, o.Users, o.Duration = Connect, 30, -1, 100*time.Millisecond
+	r := runBench(t, t.Context(), o)
+	if r.Connections.Connected != 30 || r.Server.PeakConnections != 30 {
+		t.Fatalf("connections %+v, peak %d; want 30", r.Connections, r.Server.PeakConnections)
+	}
+	if r.Server.MemoryPerConnection != 3000 {
+		t.Errorf("memory per connection %g, want 3000", r.Server.MemoryPerConnection)
+	}
+	if r.Orders.Created != 0 || r.Connections.Latency.Count != 30 {
+		t.Errorf("orders %d, connect samples %d", r.Orders.Created, r.Connections.Latency.Count)
+	}
+}
+
+func TestInterruptedRunReportsPartial(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	o := quick(hub.URL())
+	o.Duration = time.Minute
+	ctx, cancel := context.WithCancel(t.Context())
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for p := range b.Run(ctx) {
+		if p.Phase == PhaseRun && p.OrdersCreated > 10 {
+			cancel()
+		}
+	}
+	cancel()
+	r := b.Report()
+	if !r.Interrupted || r.Orders.Created < 10 || r.Orders.Created > 100 {
+		t.Fatalf("interrupted %t with %d orders, want a partial run", r.Interrupted, r.Orders.Created)
+	}
+	if time.Since(start) > 15*time.Second {
+		t.Errorf("stopping took %s", time.Since(start))
+	}
+	if r.Deliveries.Received == 0 {
+		t.Error("partial report has no deliveries")
+	}
+}
+
+func TestUnreachableTargetCountsFailures(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	url := hub.URL()
+	hub.close()
+	o := quick(url)
+	o.Drivers, o.Users, o.Rate, o.Duration, o.WarmUp = 5, 1, 10, 100*time.Millisecond, -1
+	r := runBench(t, t.Context(), o)
+	if r.Connections.Failed != 6 || r.Connections.FailuresBy[kindRefused] != 6 {
+		t.Fatalf("connections %+v, want 6 refused", r.Connections)
+	}
+	if r.Orders.Failed != r.Orders.Sent || r.Errors[kindStats] == 0 {
+		t.Errorf("orders %+v, errors %v", r.Orders, r.Errors)
+	}
+}

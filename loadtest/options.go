@@ -1,0 +1,299 @@
+package loadtest
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Scenario names a kind of run.
+type Scenario string
+
+// The scenarios `taxi bench` runs.
+const (
+	// Fanout connects drivers and times every new_order delivery.
+	Fanout Scenario = "fanout"
+	// Accept races every order with several drivers and checks for exactly
+	// one winner.
+	Accept Scenario = "accept"
+	// Connect ramps connections, holds them and measures server memory per
+	// connection.
+	Connect Scenario = "connect"
+	// Soak runs fan-out and accept races together for a long time and
+	// reports every interval.
+	Soak Scenario = "soak"
+)
+
+// Scenarios lists every scenario in the order help texts show them.
+var Scenarios = []Scenario{Fanout, Accept, Connect, Soak}
+
+// ParseScenario returns the scenario called name.
+func ParseScenario(name string) (Scenario, error) {
+	for _, s := range Scenarios {
+		if string(s) == name {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect or soak)", name)
+}
+
+// How racers send their accepts in the accept and soak scenarios.
+const (
+	RaceHTTP = "http"
+	RaceWS   = "ws"
+	RaceBoth = "both"
+)
+
+// Where orders are created.
+const (
+	OrdersViaFirst = "first"
+	OrdersViaAll   = "all"
+)
+
+// Options describes a run. The zero value of a field means its default (see
+// [Options.withDefaults]); Options travels as JSON to worker processes, so
+// every field that matters to a worker is exported and tagged.
+type Options struct {
+	Scenario Scenario `json:"scenario"`
+	// Targets are hub base URLs (http or https). Drivers are spread over them
+	// round-robin.
+	Targets []string `json:"targets"`
+	// OrdersVia is "first" (every order through Targets[0]) or "all"
+	// (round-robin over the targets).
+	OrdersVia string `json:"orders_via"`
+	// Drivers is the number of simulated driver connections.
+	Drivers int `json:"drivers"`
+	// Users is the number of riders: orders are created in their names
+	// round-robin and each has its own feed connected. 0 means the default;
+	// a negative number means no rider feeds (orders then come from one
+	// rider id that never connects).
+	Users int `json:"users"`
+	// Rate is the number of orders created per second.
+	Rate float64 `json:"rate"`
+	// Duration is the measured part of the run (after the warm-up); in the
+	// connect scenario it is how long connections are held.
+	Duration time.Duration `json:"duration"`
+	// WarmUp runs the same load before measuring; its deliveries are
+	// counted apart and never enter the histograms. Negative disables it.
+	WarmUp time.Duration `json:"warm_up"`
+	// Drain bounds the wait for late deliveries after the last order.
+	Drain time.Duration `json:"drain"`
+	// Racers is the number of drivers racing each order (accept, soak).
+	Racers int `json:"racers"`
+	// RaceVia is "http", "ws" or "both" (racers alternate).
+	RaceVia string `json:"race_via"`
+	// ConnectRate is the number of new connections started per second
+	// during the ramp, over all processes.
+	ConnectRate float64 `json:"connect_rate"`
+	// Interval is the period of progress lines and soak report lines.
+	Interval time.Duration `json:"interval"`
+	// Timeout bounds every dial and every HTTP request.
+	Timeout time.Duration `json:"timeout"`
+	// MaxInFlight bounds the HTTP requests in flight; an order due while the
+	// bound is reached is skipped and counted (errors "bench_saturated")
+	// rather than delayed, which would bend the open-loop schedule.
+	MaxInFlight int `json:"max_in_flight"`
+	// AuthSecret, when set, is the hubs' HS256 secret: bench mints a token
+	// for every driver and rider. Empty means the hubs run with --insecure.
+	AuthSecret string `json:"auth_secret,omitempty"`
+	// SourceIPs are local addresses the WebSocket dials bind to round-robin,
+	// so one machine can open more connections than one address's
+	// ephemeral ports allow. Empty means the system's choice.
+	SourceIPs []string `json:"source_ips,omitempty"`
+	// Procs spreads the simulated clients over this many worker processes
+	// (each started with WorkerCommand). 0 or 1 keeps them in this process.
+	Procs int `json:"procs"`
+	// WorkerCommand starts one worker process speaking the worker protocol
+	// on its stdin and stdout; default: this executable with
+	// "bench --worker".
+	WorkerCommand []string `json:"-"`
+	// RunID prefixes every driver, rider and order owner the run creates,
+	// so concurrent runs never share ids. Default: random.
+	RunID string `json:"run_id"`
+	// Logger receives warnings and worker diagnostics; default discards.
+	Logger *slog.Logger `json:"-"`
+}
+
+// Defaults: a run with no flags against one hub on the loopback finishes in
+// about 20 seconds and still shows every figure.
+const (
+	DefaultTarget      = "http://127.0.0.1:8080"
+	DefaultDrivers     = 200
+	DefaultUsers       = 10
+	DefaultRate        = 50
+	DefaultDuration    = 10 * time.Second
+	DefaultWarmUp      = 2 * time.Second
+	DefaultDrain       = 3 * time.Second
+	DefaultRacers      = 10
+	DefaultConnectRate = 2000
+	DefaultInterval    = time.Second
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxInFlight = 1024
+	// maxClients bounds drivers plus users so a typo cannot ask for a
+	// billion sockets.
+	maxClients = 1_000_000
+	// maxOrders bounds the orders one run may create.
+	maxOrders = 10_000_000
+)
+
+// withDefaults returns a copy of o with every zero field set to its default.
+func (o Options) withDefaults() Options {
+	if o.Scenario == "" {
+		o.Scenario = Fanout
+	}
+	if len(o.Targets) == 0 {
+		o.Targets = []string{DefaultTarget}
+	}
+	if o.OrdersVia == "" {
+		o.OrdersVia = OrdersViaFirst
+	}
+	if o.Drivers == 0 {
+		o.Drivers = DefaultDrivers
+	}
+	if o.Users == 0 {
+		o.Users = DefaultUsers
+	}
+	if o.Users < 0 {
+		o.Users = 0
+	}
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
+	if o.Duration == 0 {
+		o.Duration = DefaultDuration
+		if o.Scenario == Soak {
+			o.Duration = 5 * time.Minute
+		}
+	}
+	if o.WarmUp == 0 {
+		o.WarmUp = DefaultWarmUp
+	}
+	if o.WarmUp < 0 || o.Scenario == Connect {
+		o.WarmUp = 0
+	}
+	if o.Drain == 0 {
+		o.Drain = DefaultDrain
+	}
+	if o.Racers == 0 {
+		o.Racers = DefaultRacers
+	}
+	if o.RaceVia == "" {
+		o.RaceVia = RaceBoth
+	}
+	if o.ConnectRate == 0 {
+		o.ConnectRate = DefaultConnectRate
+	}
+	if o.Interval == 0 {
+		o.Interval = DefaultInterval
+		if o.Scenario == Soak {
+			o.Interval = 10 * time.Second
+		}
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.Procs == 0 {
+		o.Procs = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// validate reports every problem with o (after defaults) at once.
+func (o Options) validate() error {
+	var errs []error
+	if _, err := ParseScenario(string(o.Scenario)); err != nil {
+		errs = append(errs, err)
+	}
+	for _, t := range o.Targets {
+		if _, err := parseTarget(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.OrdersVia != OrdersViaFirst && o.OrdersVia != OrdersViaAll {
+		errs = append(errs, fmt.Errorf("orders via %q: want first or all", o.OrdersVia))
+	}
+	if o.Drivers < 0 || o.Drivers+o.Users > maxClients {
+		errs = append(errs, fmt.Errorf("drivers %d and users %d: want 0 to %d clients in all", o.Drivers, o.Users, maxClients))
+	}
+	if o.Drivers == 0 && o.Scenario != Connect {
+		errs = append(errs, errors.New("drivers: want at least 1"))
+	}
+	if o.Rate < 0 || o.Rate > 1_000_000 {
+		errs = append(errs, fmt.Errorf("rate %g: want 0 to 1000000 orders per second", o.Rate))
+	}
+	if o.Duration < 0 || o.Duration > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("duration %s: want up to 24h", o.Duration))
+	}
+	if n := o.plannedOrders(); n > maxOrders {
+		errs = append(errs, fmt.Errorf("rate × (warm-up + duration) = %d orders: want at most %d", n, maxOrders))
+	}
+	if o.Drain < 0 || o.Timeout < 0 || o.Interval < 0 {
+		errs = append(errs, errors.New("drain, timeout and interval must not be negative"))
+	}
+	if o.Racers < 0 || o.Racers > 1000 {
+		errs = append(errs, fmt.Errorf("racers %d: want 1 to 1000", o.Racers))
+	}
+	if (o.Scenario == Accept || o.Scenario == Soak) && o.Racers > o.Drivers {
+		errs = append(errs, fmt.Errorf("racers %d: want at most --drivers (%d)", o.Racers, o.Drivers))
+	}
+	if o.RaceVia != RaceHTTP && o.RaceVia != RaceWS && o.RaceVia != RaceBoth {
+		errs = append(errs, fmt.Errorf("race via %q: want http, ws or both", o.RaceVia))
+	}
+	if o.ConnectRate < 0 {
+		errs = append(errs, fmt.Errorf("connect rate %g: want a positive number", o.ConnectRate))
+	}
+	if o.MaxInFlight < 1 {
+		errs = append(errs, fmt.Errorf("max in flight %d: want at least 1", o.MaxInFlight))
+	}
+	if o.Procs < 1 || o.Procs > 256 {
+		errs = append(errs, fmt.Errorf("procs %d: want 1 to 256", o.Procs))
+	}
+	if _, err := parseSourceIPs(o.SourceIPs); err != nil {
+		errs = append(errs, err)
+	}
+	if o.RunID != "" && !validID(o.RunID) {
+		errs = append(errs, fmt.Errorf("run id %q: want up to 16 characters of [A-Za-z0-9]", o.RunID))
+	}
+	return errors.Join(errs...)
+}
+
+// plannedOrders is the number of orders the schedule holds.
+func (o Options) plannedOrders() int64 {
+	if o.Scenario == Connect || o.Rate <= 0 {
+		return 0
+	}
+	return scheduleFor(o.Rate, o.WarmUp, o.Duration).total()
+}
+
+// parseTarget checks that raw is an http(s) base URL with a host.
+func parseTarget(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("target %q: want an http:// or https:// base URL", raw)
+	}
+	return u, nil
+}
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 16 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
