@@ -189,8 +189,10 @@ func (c *client) pingOnce() {
 	err := c.conn.Ping(ctx)
 	cancel()
 	if err != nil {
-		c.hub.log.Debug("ping failed, closing", "role", c.role, "id", c.id, "err", err)
-		c.close(websocket.StatusPolicyViolation, "ping timeout")
+		// A peer that does not answer a ping cannot take a close frame
+		// either: drop the socket at once.
+		c.hub.log.Debug("ping failed, dropping the connection", "role", c.role, "id", c.id, "err", err)
+		c.abort()
 		return
 	}
 	c.mu.Lock()
