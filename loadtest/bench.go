@@ -184,7 +184,7 @@ func (b *Bench) run(ctx context.Context) *Report {
 		r.Notes = append(r.Notes, err.Error())
 		b.errors.add(kindWorker, 1)
 	}
-	b.setPhase(PhaseRamp, time.Duration(float64(o.Drivers+o.Users)/o.ConnectRate*float64(time.Second)))
+	b.setPhase(PhaseRamp, time.Duration(float64(o.Drivers+o.riders())/o.ConnectRate*float64(time.Second)))
 	var ramps sync.WaitGroup
 	for _, f := range b.fleets {
 		ramps.Go(func() {
@@ -365,7 +365,7 @@ func (b *Bench) send(ctx context.Context) {
 func (b *Bench) createOne(ctx context.Context, i, due int64) {
 	o := b.opts
 	b.sendLag.record(int(i), time.Duration(monoNow()-due))
-	user := userID(o.RunID, int(i%int64(max(o.Users, 1))))
+	user := userID(o.RunID, int(i%int64(max(o.riders(), 1))))
 	base := o.Targets[0]
 	if o.OrdersVia == OrdersViaAll {
 		base = o.Targets[i%int64(len(o.Targets))]

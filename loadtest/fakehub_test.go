@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 )
@@ -194,16 +193,4 @@ func (h *fakeHub) stats(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, `{"node_id":"fake","mode":"memory","connections":{"drivers":%d,"users":%d},`+
 		`"counters":{"frames_sent":%d,"frames_dropped":%d},"rss_bytes":%d,"cpu_seconds":%g,"extra":true}`,
 		d, u, h.frames.Load(), h.dropped.Load(), 1<<20+(d+u)*3000, float64(h.frames.Load())/1e6)
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true within %s", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -104,7 +104,7 @@ func newFleet(ctx context.Context, opts Options, index, count int) (*fleet, erro
 		cpuStart:   cpuTime(),
 	}
 	f.drivers = make([]*client, share(opts.Drivers, index, count))
-	f.users = make([]*client, share(opts.Users, index, count))
+	f.users = make([]*client, share(opts.riders(), index, count))
 	f.planned.Store(int64(len(f.drivers) + len(f.users)))
 	f.limit, err = raiseFileLimit(len(f.drivers) + len(f.users))
 	if err != nil {

@@ -156,9 +156,6 @@ func (o Options) withDefaults() Options {
 	if o.Users == 0 {
 		o.Users = DefaultUsers
 	}
-	if o.Users < 0 {
-		o.Users = 0
-	}
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
 	}
@@ -221,7 +218,7 @@ func (o Options) validate() error {
 	if o.OrdersVia != OrdersViaFirst && o.OrdersVia != OrdersViaAll {
 		errs = append(errs, fmt.Errorf("orders via %q: want first or all", o.OrdersVia))
 	}
-	if o.Drivers < 0 || o.Drivers+o.Users > maxClients {
+	if o.Drivers < 0 || o.Drivers+o.riders() > maxClients {
 		errs = append(errs, fmt.Errorf("drivers %d and users %d: want 0 to %d clients in all", o.Drivers, o.Users, maxClients))
 	}
 	if o.Drivers == 0 && o.Scenario != Connect {
@@ -265,6 +262,9 @@ func (o Options) validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// riders is the number of rider feeds: Users, or none when it is negative.
+func (o Options) riders() int { return max(o.Users, 0) }
 
 // plannedOrders is the number of orders the schedule holds.
 func (o Options) plannedOrders() int64 {

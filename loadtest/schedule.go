@@ -39,9 +39,6 @@ func ordersIn(rate float64, d time.Duration) int64 {
 
 func (s schedule) total() int64 { return s.count }
 
-// measured is the number of orders after the warm-up.
-func (s schedule) measured() int64 { return s.count - s.warm }
-
 func (s schedule) isWarm(i int64) bool { return i < s.warm }
 
 // due is the instant order i is due, relative to the start.

@@ -153,6 +153,9 @@ func parseOneSLO(expr string) (SLO, error) {
 		opLen = 2
 	}
 	op, val := rest[:opLen], strings.TrimSpace(rest[opLen:])
+	if strings.ContainsAny(val[:min(len(val), 1)], "<>=") {
+		return SLO{}, fmt.Errorf("slo %q: unknown operator %q", expr, op+val[:1])
+	}
 	switch op {
 	case "==":
 		op = "="

@@ -69,10 +69,10 @@ func headline(r *Report) string {
 	fmt.Fprintf(&b, "taxi bench %s: %d target(s)", r.Scenario, len(o.Targets))
 	switch r.Scenario {
 	case Connect:
-		fmt.Fprintf(&b, ", %s drivers and %s riders at %s/s, held %s", count(int64(o.Drivers)), count(int64(o.Users)),
+		fmt.Fprintf(&b, ", %s drivers and %s riders at %s/s, held %s", count(int64(o.Drivers)), count(int64(o.riders())),
 			count(int64(o.ConnectRate)), o.Duration)
 	default:
-		fmt.Fprintf(&b, ", %s drivers, %s riders, %g orders/s for %s", count(int64(o.Drivers)), count(int64(o.Users)), o.Rate, o.Duration)
+		fmt.Fprintf(&b, ", %s drivers, %s riders, %g orders/s for %s", count(int64(o.Drivers)), count(int64(o.riders())), o.Rate, o.Duration)
 		if o.WarmUp > 0 {
 			fmt.Fprintf(&b, " after a %s warm-up", o.WarmUp)
 		}

@@ -111,7 +111,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logge
 	rampCtx, stopRamp := context.WithCancel(ctx)
 	defer stopRamp()
 	var wg sync.WaitGroup
+	ramped := make(chan struct{})
 	wg.Go(func() {
+		defer close(ramped)
 		f.ramp(rampCtx)
 		p := f.progress()
 		if err := lw.send(workerMsg{Kind: msgReady, Progress: &p}); err != nil {
@@ -149,6 +151,9 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logge
 		}
 		switch m.Kind {
 		case msgOrders:
+			// The parent sends this after every ready message; a
+			// worker told earlier still counts its drivers after its ramp.
+			<-ramped
 			f.startOrders()
 		case msgOrder:
 			if m.Order != nil {
