@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/taxi-hub/taxi/server"
@@ -20,6 +23,8 @@ type serveOptions struct {
 	logOut    io.Writer
 	// ready is called with the bound address; tests use it.
 	ready func(net.Addr)
+	// pprofAddr, when set, serves net/http/pprof there for profiling.
+	pprofAddr string
 }
 
 func newServeCmd() *cobra.Command {
@@ -72,6 +77,7 @@ Without --auth-secret the hub refuses to start unless --insecure is given.`,
 	f.DurationVar(&c.ProbeInterval, "probe-interval", envDuration("TAXI_PROBE_INTERVAL", server.DefaultProbeInterval), "period of the probe that checks the Redis subscription still delivers (env TAXI_PROBE_INTERVAL)")
 	f.StringVar(&c.AdvertiseURL, "advertise-url", envOr("TAXI_ADVERTISE_URL", ""), "base URL tools reach this node at, put in its heartbeat for taxi monitor; default from --addr (env TAXI_ADVERTISE_URL)")
 	f.DurationVar(&c.DrainDelay, "drain-delay", envDuration("TAXI_DRAIN_DELAY", 0), "on shutdown, keep answering /readyz with 503 this long before closing the listener, so load balancers notice (env TAXI_DRAIN_DELAY)")
+	f.StringVar(&opts.pprofAddr, "pprof-addr", envOr("TAXI_PPROF_ADDR", ""), "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private (env TAXI_PPROF_ADDR)")
 	f.StringVar(&opts.logFormat, "log-format", envOr("TAXI_LOG_FORMAT", "text"), "log format: text or json (env TAXI_LOG_FORMAT)")
 	f.StringVar(&opts.logLevel, "log-level", envOr("TAXI_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TAXI_LOG_LEVEL)")
 	return cmd
@@ -86,10 +92,43 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if opts.cfg.AuthSecret == "" && !opts.cfg.Insecure {
 		return usageError(errors.New("no auth secret: set --auth-secret (TAXI_AUTH_SECRET), or --insecure for development and load tests"))
 	}
+	if opts.pprofAddr != "" {
+		stop, err := servePprof(ctx, opts.pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if err := server.ListenAndServe(ctx, opts.cfg, opts.ready); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// servePprof serves the Go profiles on addr until stop is called. Its
+// goroutine exits when the listener closes.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln)
+	}()
+	log.Info("serving profiles", "addr", ln.Addr().String())
+	return func() {
+		_ = hs.Close()
+		<-done
+	}, nil
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
