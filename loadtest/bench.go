@@ -174,6 +174,10 @@ func (b *Bench) run(ctx context.Context) *Report {
 		Options:   o,
 		Machine:   machine(o.Procs),
 		Errors:    map[string]int64{},
+		Notes:     o.rateNotes(),
+	}
+	for _, n := range r.Notes {
+		o.Logger.Warn(n)
 	}
 	cpu0 := cpuTime()
 	targets := make([]TargetReport, len(o.Targets))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -144,6 +145,9 @@ func (o Options) withDefaults() Options {
 	if o.Scenario == "" {
 		o.Scenario = Fanout
 	}
+	if o.Rate == 0 {
+		o.Rate = DefaultRate
+	}
 	if len(o.Targets) == 0 {
 		o.Targets = []string{DefaultTarget}
 	}
@@ -154,10 +158,9 @@ func (o Options) withDefaults() Options {
 		o.Drivers = DefaultDrivers
 	}
 	if o.Users == 0 {
-		o.Users = DefaultUsers
-	}
-	if o.Rate == 0 {
-		o.Rate = DefaultRate
+		// Hubs limit each caller to 20 order calls a second by default:
+		// enough riders keep each under 10.
+		o.Users = max(DefaultUsers, int(math.Ceil(o.Rate/10)))
 	}
 	if o.Duration == 0 {
 		o.Duration = DefaultDuration
@@ -261,6 +264,30 @@ func (o Options) validate() error {
 		errs = append(errs, fmt.Errorf("run id %q: want up to 16 characters of [A-Za-z0-9]", o.RunID))
 	}
 	return errors.Join(errs...)
+}
+
+// callerRateLimit is the hub's default limit of order API calls per second
+// per driver or rider (taxi serve --http-rate).
+const callerRateLimit = 20
+
+// rateNotes warns when the run will make one caller exceed the hub's default
+// per-caller limit, which shows as http_429 errors rather than hub latency.
+func (o Options) rateNotes() []string {
+	var notes []string
+	if o.Scenario == Connect {
+		return nil
+	}
+	if per := o.Rate / float64(max(o.riders(), 1)); per > callerRateLimit {
+		notes = append(notes, fmt.Sprintf("each rider creates %.0f orders/s, above the hub's default %d calls/s per caller: "+
+			"raise --users or the hub's --http-rate", per, callerRateLimit))
+	}
+	if o.Scenario == Accept || o.Scenario == Soak {
+		if per := o.Rate * float64(o.Racers) / float64(max(o.Drivers, 1)); per > callerRateLimit {
+			notes = append(notes, fmt.Sprintf("each driver races %.0f orders/s, above the hub's default %d per caller: "+
+				"raise --drivers or the hub's --http-rate and --msg-rate", per, callerRateLimit))
+		}
+	}
+	return notes
 }
 
 // riders is the number of rider feeds: Users, or none when it is negative.
