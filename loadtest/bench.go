@@ -3,8 +3,10 @@ package loadtest
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"runtime"
 	"sync"
@@ -24,6 +26,7 @@ type Bench struct {
 
 	// Order creation, counted by the parent process.
 	sent, created, warm, failed, skipped atomic.Int64
+	cancelled, leftOpen                  atomic.Int64
 	inFlight                             atomic.Int64
 	driversAtStart                       atomic.Int64 // open driver feeds when the schedule started
 	createLat, sendLag, acceptLat        *recorder
@@ -461,7 +464,10 @@ func (b *Bench) drain(ctx context.Context) {
 const cleanupTimeout = 15 * time.Second
 
 // cleanup cancels every order of the run nobody won, so hubs do not hand
-// them to every driver who connects later.
+// them to every driver who connects later. Each rider cancels its own orders
+// one after the other, backing off when the hub's per-caller limit answers
+// 429; what is left when cleanupTimeout passes expires with the hub's order
+// retention and is reported as left open.
 func (b *Bench) cleanup(ctx context.Context) {
 	b.mu.Lock()
 	orders := b.orders
@@ -469,28 +475,49 @@ func (b *Bench) cleanup(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
 	won := b.wonOrders()
-	sem := make(chan struct{}, 32)
-	var wg sync.WaitGroup
+	byRider := make(map[string][]createdOrder)
 	for _, ord := range orders {
-		if won[ord.id] {
-			continue
+		if !won[ord.id] {
+			byRider[ord.user] = append(byRider[ord.user], ord)
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			b.errors.add(kindCleanup, 1)
-			continue
-		}
+	}
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for _, list := range byRider {
+		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			err := b.api.cancelOrder(ctx, ord.base, ord.id, ord.user)
-			// 409: someone accepted it meanwhile, nothing left to clean.
-			if se, ok := err.(*statusError); err != nil && !(ok && se.status == 409) {
-				b.errors.add(kindCleanup, 1)
+			for _, ord := range list {
+				if b.cancelOne(ctx, ord) {
+					b.cancelled.Add(1)
+				} else {
+					b.leftOpen.Add(1)
+				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// cancelOne cancels ord, retrying while the hub rate-limits the rider.
+func (b *Bench) cancelOne(ctx context.Context, ord createdOrder) bool {
+	for attempt := 1; ; attempt++ {
+		err := b.api.cancelOrder(ctx, ord.base, ord.id, ord.user)
+		var se *statusError
+		switch {
+		case err == nil:
+			return true
+		case errors.As(err, &se) && se.status == http.StatusConflict:
+			return true // accepted meanwhile: nothing left to clean
+		case errors.As(err, &se) && se.status == http.StatusTooManyRequests && attempt < 100:
+			sleep(ctx, 100*time.Millisecond)
+			if ctx.Err() != nil {
+				return false
+			}
+		default:
+			return false
+		}
+	}
 }
 
 // wonOrders is every order some racer won over HTTP.

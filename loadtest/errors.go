@@ -29,7 +29,6 @@ const (
 	kindDropped        = "connection_dropped"
 	kindNoConnected    = "no_connected_frame"
 	kindBadResponse    = "bad_response"
-	kindCleanup        = "cleanup"
 	kindStats          = "stats"
 	kindWorker         = "worker"
 	kindAcceptNoAnswer = "accept_unanswered"

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
 
@@ -67,17 +68,22 @@ func (b *Bench) fill(r *Report, results []*fleetResult, targets []TargetReport) 
 		}
 	}
 	c.Latency = summarize(connect)
+	if n := b.leftOpen.Load(); n > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d orders could not be cancelled at the end; they expire with the hub's order retention", n))
+	}
 
 	created, warm := b.created.Load(), b.warm.Load()
 	r.Orders = OrderReport{
-		Planned: b.sched.total(),
-		Sent:    b.sent.Load(),
-		Created: created,
-		Warm:    warm,
-		Failed:  b.failed.Load(),
-		Skipped: b.skipped.Load(),
-		Latency: summarize(b.createLat.snapshot()),
-		SendLag: summarize(b.sendLag.snapshot()),
+		Planned:   b.sched.total(),
+		Sent:      b.sent.Load(),
+		Created:   created,
+		Warm:      warm,
+		Failed:    b.failed.Load(),
+		Skipped:   b.skipped.Load(),
+		Cancelled: b.cancelled.Load(),
+		LeftOpen:  b.leftOpen.Load(),
+		Latency:   summarize(b.createLat.snapshot()),
+		SendLag:   summarize(b.sendLag.snapshot()),
 	}
 	if span := (o.WarmUp + o.Duration).Seconds(); span > 0 && o.Scenario != Connect {
 		r.Orders.Rate = float64(created) / span

@@ -53,15 +53,19 @@ type ConnectionReport struct {
 
 // OrderReport counts the orders bench created.
 type OrderReport struct {
-	Planned int64   `json:"planned"` // warm-up included
-	Sent    int64   `json:"sent"`
-	Created int64   `json:"created"` // answered 201
-	Warm    int64   `json:"warm"`    // created during the warm-up
-	Failed  int64   `json:"failed"`
-	Skipped int64   `json:"skipped"`  // due while MaxInFlight requests were pending
-	Rate    float64 `json:"rate"`     // created per second over the schedule
-	Latency Latency `json:"latency"`  // due instant to 201 answer
-	SendLag Latency `json:"send_lag"` // due instant to request start: bench's own delay
+	Planned int64 `json:"planned"` // warm-up included
+	Sent    int64 `json:"sent"`
+	Created int64 `json:"created"` // answered 201
+	Warm    int64 `json:"warm"`    // created during the warm-up
+	Failed  int64 `json:"failed"`
+	Skipped int64 `json:"skipped"` // due while MaxInFlight requests were pending
+	// Cancelled and LeftOpen count the clean-up at the end: orders nobody
+	// won are cancelled; those left open expire with the hub's retention.
+	Cancelled int64   `json:"cancelled"`
+	LeftOpen  int64   `json:"left_open"`
+	Rate      float64 `json:"rate"`     // created per second over the schedule
+	Latency   Latency `json:"latency"`  // due instant to 201 answer
+	SendLag   Latency `json:"send_lag"` // due instant to request start: bench's own delay
 }
 
 // DeliveryReport is the fan-out of measured (not warm-up) orders.

@@ -97,34 +97,35 @@ func writeText(w *errWriter, r *Report) {
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	c := r.Connections
-	fmt.Fprintf(tw, "connections\t%s of %s open, %s failed, %s dropped\tconnect p50 %s ms, p99 %s ms\n",
+	fmt.Fprintf(tw, "connections\t%s of %s open, %s failed, %s dropped; connect p50 %s ms, p99 %s ms\n",
 		count(c.Connected), count(c.Planned), count(c.Failed), count(c.Dropped), ms(c.Latency.P50), ms(c.Latency.P99))
 	if r.Scenario != Connect {
 		o := r.Orders
-		fmt.Fprintf(tw, "orders\t%s created of %s (%s warm-up), %s failed, %s skipped\tcreate p50 %s ms, p99 %s ms; send lag p99 %s ms\n",
-			count(o.Created), count(o.Planned), count(o.Warm), count(o.Failed), count(o.Skipped),
-			ms(o.Latency.P50), ms(o.Latency.P99), ms(o.SendLag.P99))
+		fmt.Fprintf(tw, "orders\t%s created of %s (%s in the warm-up), %s failed, %s skipped; create p99 %s ms\n",
+			count(o.Created), count(o.Planned), count(o.Warm), count(o.Failed), count(o.Skipped), ms(o.Latency.P99))
 		d := r.Deliveries
-		fmt.Fprintf(tw, "deliveries\t%s of %s received, %s lost (%.3f%%), %s duplicated\t%s/s\n",
+		fmt.Fprintf(tw, "deliveries\t%s of %s received, %s lost (%.3f%%), %s duplicated; %s/s\n",
 			count(d.Received), count(d.Expected), count(d.Lost), 100*d.LossRate, count(d.Duplicated), count(int64(d.PerSecond)))
 		l := d.Latency
-		fmt.Fprintf(tw, "latency\tp50 %s ms, p90 %s ms, p99 %s ms, p99.9 %s ms, max %s ms\tdue instant to arrival, %s samples\n",
-			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max), count(l.Count))
+		fmt.Fprintf(tw, "latency\tp50 %s ms, p90 %s ms, p99 %s ms, p99.9 %s ms, max %s ms (order due to new_order received)\n",
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
 	}
 	if a := r.Accepts; a != nil {
-		fmt.Fprintf(tw, "accepts\t%s orders raced by %d, %s won, %s lost, %s with 0 or 2+ winners\taccept p50 %s ms, p99 %s ms\n",
-			count(a.Orders), a.Racers, count(a.Wins), count(a.Losses), count(a.BadCount), ms(a.Latency.P50), ms(a.Latency.P99))
+		fmt.Fprintf(tw, "accepts\t%s orders raced by %d (%s): %s won, %s lost, %s with 0 or 2+ winners; accept p50 %s ms, p99 %s ms\n",
+			count(a.Orders), a.Racers, a.Via, count(a.Wins), count(a.Losses), count(a.BadCount), ms(a.Latency.P50), ms(a.Latency.P99))
 	}
 	s := r.Server
-	fmt.Fprintf(tw, "server\tCPU %.2f s = %.1f µs per delivery; RSS %s over %s connections = %s each\t%s frames dropped, %s slow clients cut\n",
-		s.CPUSeconds, s.CPUPerDeliveryUS, bytesIEC(float64(s.RSSDeltaBytes)), count(s.ConnectionsGained),
-		bytesIEC(s.MemoryPerConnection), count(s.FramesDropped), count(s.SlowDisconnected))
+	fmt.Fprintf(tw, "server CPU\t%.2f s, %.1f µs per delivery; %s frames dropped, %s slow clients cut\n",
+		s.CPUSeconds, s.CPUPerDeliveryUS, count(s.FramesDropped), count(s.SlowDisconnected))
+	fmt.Fprintf(tw, "server memory\tRSS %s over %s new connections, %s each\n",
+		bytesIEC(float64(s.RSSDeltaBytes)), count(s.ConnectionsGained), bytesIEC(s.MemoryPerConnection))
 	sat := ""
 	if r.BenchCPU.Saturated {
-		sat = "  SATURATED: the figures may show bench's limits, not the hub's"
+		sat = "; SATURATED: the figures may show bench's limits, not the hub's"
 	}
-	fmt.Fprintf(tw, "bench CPU\t%.2f s = %.2f cores, %.1f µs per delivery%s\t\n", r.BenchCPU.Seconds, r.BenchCPU.Cores, r.BenchCPU.PerDeliveryUS, sat)
-	fmt.Fprintf(tw, "errors\t%s\t\n", errorLine(r.Errors))
+	fmt.Fprintf(tw, "bench CPU\t%.2f s = %.2f cores, %.1f µs per delivery; send lag p99 %s ms%s\n",
+		r.BenchCPU.Seconds, r.BenchCPU.Cores, r.BenchCPU.PerDeliveryUS, ms(r.Orders.SendLag.P99), sat)
+	fmt.Fprintf(tw, "errors\t%s\n", errorLine(r.Errors))
 	_ = tw.Flush()
 
 	if a := r.Accepts; a != nil && len(a.BadOrders) > 0 {

@@ -49,9 +49,9 @@ func progressLine(p Progress, rate float64) string {
 		s += fmt.Sprintf(" (%s failed, %s dropped)", count(p.Failed), count(p.Dropped))
 	}
 	if p.OrdersPlanned > 0 {
-		s += fmt.Sprintf("  orders %s/%s  deliveries %s/%s (%s/s)  p99 %s ms",
+		s += fmt.Sprintf("  orders %s/%s  deliveries %s/%s (%s/s)  p99 %s",
 			count(p.OrdersCreated), count(p.OrdersPlanned),
-			count(p.Delivered+p.WarmDelivered), count(p.Expected+p.WarmExpected), count(int64(rate)), ms(p.P99))
+			count(p.Delivered+p.WarmDelivered), count(p.Expected+p.WarmExpected), count(int64(rate)), p99Text(p.P99))
 	}
 	return s + fmt.Sprintf("  errors %s", count(p.Errors))
 }
@@ -96,7 +96,7 @@ func watchBars(w io.Writer, ch <-chan Progress) {
 				mpb.PrependDecorators(name("deliveries"), decor.CountersNoUnit("%d / %d", decor.WCSyncWidth)),
 				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 					p := latest()
-					return fmt.Sprintf("%s/s  p99 %s ms", count(int64(rate)), ms(p.P99))
+					return fmt.Sprintf("%s/s  p99 %s", count(int64(rate)), p99Text(p.P99))
 				})))
 		}
 		if orders != nil {
@@ -119,4 +119,12 @@ func watchBars(w io.Writer, ch <-chan Progress) {
 		}
 	}
 	pr.Wait()
+}
+
+// p99Text shows a p99 so far, or a dash before the first measured delivery.
+func p99Text(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return ms(v) + " ms"
 }

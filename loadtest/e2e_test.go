@@ -1,0 +1,125 @@
+package loadtest
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/taxi-hub/taxi/internal/redistest"
+	"github.com/taxi-hub/taxi/server"
+)
+
+// These tests run bench against the real hub, in process: one node in
+// memory mode, and two nodes sharing a real redis-server.
+
+const testSecret = "a-test-secret-of-32-bytes-length"
+
+// startNode serves one hub node on a loopback port until the test ends.
+func startNode(t *testing.T, cfg server.Config) string {
+	t.Helper()
+	srv, err := server.New(cfg)
+	if err != nil {
+		t.Fatalf("new hub: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		cancel()
+		t.Fatalf("start hub: %v", err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Errorf("shutdown hub: %v", err)
+		}
+		ts.Close()
+		cancel()
+	})
+	return ts.URL
+}
+
+// checkExact asserts that nothing was lost and every count adds up.
+func checkExact(t *testing.T, r *Report, drivers int64) {
+	t.Helper()
+	d := r.Deliveries
+	measured := r.Orders.Created - r.Orders.Warm
+	if r.Orders.Failed != 0 || measured == 0 {
+		t.Fatalf("orders %+v, errors %v: want all created", r.Orders, r.Errors)
+	}
+	if r.Connections.DriversAtStart != drivers || d.Expected != measured*drivers ||
+		d.Received != d.Expected || d.Lost != 0 || d.Duplicated != 0 {
+		t.Fatalf("deliveries %+v with %d drivers: want every one received once (errors %v)", d, r.Connections.DriversAtStart, r.Errors)
+	}
+	if d.Warm != r.Orders.Warm*drivers {
+		t.Errorf("warm deliveries %d, want %d", d.Warm, r.Orders.Warm*drivers)
+	}
+	if len(r.Errors) != 0 {
+		t.Errorf("errors %v", r.Errors)
+	}
+	if r.Orders.LeftOpen != 0 {
+		t.Errorf("%d orders left open", r.Orders.LeftOpen)
+	}
+}
+
+func TestHubMemoryFanout(t *testing.T) {
+	url := startNode(t, server.Config{NodeID: "n1", AuthSecret: testSecret})
+	o := quick(url)
+	o.AuthSecret = testSecret
+	r := runBench(t, t.Context(), o)
+	checkExact(t, r, 20)
+	tr := r.Server.Targets[0]
+	if tr.NodeID != "n1" || tr.Mode != "memory" || tr.After == nil || r.Server.ConnectionsGained != 23 {
+		t.Errorf("server report %+v, gained %d: want n1 in memory mode with 23 new connections", tr, r.Server.ConnectionsGained)
+	}
+	if r.Server.CPUSeconds <= 0 || r.Server.CPUPerDeliveryUS <= 0 {
+		t.Errorf("server CPU %g s, %g µs per delivery: want both measured", r.Server.CPUSeconds, r.Server.CPUPerDeliveryUS)
+	}
+}
+
+func TestHubMemoryAccept(t *testing.T) {
+	url := startNode(t, server.Config{NodeID: "n1", Insecure: true})
+	o := quick(url)
+	o.Scenario, o.Racers, o.RaceVia = Accept, 4, RaceBoth
+	r := runBench(t, t.Context(), o)
+	checkExact(t, r, 20)
+	a := r.Accepts
+	if a.BadCount != 0 || a.OneWinner != r.Orders.Created || a.Attempts != 4*a.Orders {
+		t.Fatalf("accepts %+v: want one winner among 4 answered racers for each of %d orders", a, r.Orders.Created)
+	}
+}
+
+func TestHubMemoryWrongSecret(t *testing.T) {
+	url := startNode(t, server.Config{NodeID: "n1", AuthSecret: testSecret})
+	o := quick(url)
+	o.AuthSecret = "another-secret-of-32-bytes-long!"
+	o.Drivers, o.Users, o.Duration, o.WarmUp = 3, 1, 100*time.Millisecond, -1
+	r := runBench(t, t.Context(), o)
+	if r.Connections.Failed != 4 || r.Connections.FailuresBy["http_401"] != 4 {
+		t.Fatalf("connections %+v: want 4 dials refused with 401", r.Connections)
+	}
+	if r.Errors["http_401"] < r.Orders.Sent+4 {
+		t.Errorf("errors %v: want the order calls refused with 401 too", r.Errors)
+	}
+}
+
+func TestHubTwoNodesOnRedis(t *testing.T) {
+	rds := redistest.Start(t)
+	urls := []string{
+		startNode(t, server.Config{NodeID: "n1", Insecure: true, RedisURL: rds.URL()}),
+		startNode(t, server.Config{NodeID: "n2", Insecure: true, RedisURL: rds.URL()}),
+	}
+	o := quick(urls...)
+	o.Scenario, o.Racers, o.RaceVia = Accept, 4, RaceBoth
+	r := runBench(t, t.Context(), o)
+	checkExact(t, r, 20)
+	if a := r.Accepts; a.BadCount != 0 || a.OneWinner != r.Orders.Created {
+		t.Fatalf("accepts %+v: want exactly one winner per order across both nodes", a)
+	}
+	for i, tr := range r.Server.Targets {
+		if tr.Mode != "redis" || tr.Ramped == nil || tr.Ramped.Connections.Drivers != 10 {
+			t.Errorf("target %d: %+v; want redis mode with 10 of the 20 drivers", i, tr)
+		}
+	}
+}
