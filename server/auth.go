@@ -71,14 +71,9 @@ func (a *authorizer) check(r *http.Request, role Role, id string) error {
 	if a.insecure {
 		return nil
 	}
-	raw := tokenFrom(r)
-	if raw == "" {
-		return fmt.Errorf("%w: no token: send Authorization: Bearer <jwt> or ?token=", errUnauthenticated)
-	}
-	var claims Claims
-	_, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil })
+	claims, err := a.identify(r)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUnauthenticated, err)
+		return err
 	}
 	if claims.Role != role || claims.Subject != id {
 		return fmt.Errorf("%w: token is for %s %q, not %s %q", errForbidden, claims.Role, claims.Subject, role, id)

@@ -149,6 +149,9 @@ func (c Config) validate() error {
 	if c.AuthSecret != "" && len(c.AuthSecret) < 16 {
 		return errors.New("auth secret is shorter than 16 bytes")
 	}
+	if c.DrainDelay >= c.ShutdownTimeout {
+		return errors.New("drain delay must be shorter than the shutdown timeout, which it counts against")
+	}
 	if !ValidID(c.NodeID) {
 		return errors.New("node id must be 1 to 64 characters of [A-Za-z0-9_-]")
 	}

@@ -82,8 +82,8 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 				// A driver must be able to tell "no open orders" from "could
 				// not load them": it gets no connected frame and reconnects.
 				s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
+				// The close handshake reads the peer's answer itself.
 				c.close(websocket.StatusTryAgainLater, "could not load open orders; reconnect")
-				s.readLoop(c)
 				return
 			}
 			if open == nil {
