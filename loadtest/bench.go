@@ -174,7 +174,7 @@ func (b *Bench) run(ctx context.Context) *Report {
 		Scenario:  o.Scenario,
 		RunID:     o.RunID,
 		StartedAt: b.startedAt,
-		Options:   o,
+		Options:   o.redacted(),
 		Machine:   machine(o.Procs),
 		Errors:    map[string]int64{},
 		Notes:     o.rateNotes(),

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -288,6 +289,15 @@ func (o Options) rateNotes() []string {
 		}
 	}
 	return notes
+}
+
+// redacted is o as a report shows it: the secret is never written out.
+func (o Options) redacted() Options {
+	if o.AuthSecret != "" {
+		o.AuthSecret = "(set)"
+	}
+	o.Targets = slices.Clone(o.Targets)
+	return o
 }
 
 // riders is the number of rider feeds: Users, or none when it is negative.
