@@ -115,16 +115,22 @@ func writeText(w *errWriter, r *Report) {
 			count(a.Orders), a.Racers, a.Via, count(a.Wins), count(a.Losses), count(a.BadCount), ms(a.Latency.P50), ms(a.Latency.P99))
 	}
 	s := r.Server
-	fmt.Fprintf(tw, "server CPU\t%.2f s, %.1f µs per delivery; %s frames dropped, %s slow clients cut\n",
-		s.CPUSeconds, s.CPUPerDeliveryUS, count(s.FramesDropped), count(s.SlowDisconnected))
+	perDelivery := func(us float64) string {
+		if us == 0 {
+			return ""
+		}
+		return fmt.Sprintf(", %.1f µs per delivery", us)
+	}
+	fmt.Fprintf(tw, "server CPU\t%.2f s%s; %s frames dropped, %s slow clients cut\n",
+		s.CPUSeconds, perDelivery(s.CPUPerDeliveryUS), count(s.FramesDropped), count(s.SlowDisconnected))
 	fmt.Fprintf(tw, "server memory\tRSS %s over %s new connections, %s each\n",
 		bytesIEC(float64(s.RSSDeltaBytes)), count(s.ConnectionsGained), bytesIEC(s.MemoryPerConnection))
 	sat := ""
 	if r.BenchCPU.Saturated {
 		sat = "; SATURATED: the figures may show bench's limits, not the hub's"
 	}
-	fmt.Fprintf(tw, "bench CPU\t%.2f s = %.2f cores, %.1f µs per delivery; send lag p99 %s ms%s\n",
-		r.BenchCPU.Seconds, r.BenchCPU.Cores, r.BenchCPU.PerDeliveryUS, ms(r.Orders.SendLag.P99), sat)
+	fmt.Fprintf(tw, "bench CPU\t%.2f s = %.2f cores%s; send lag p99 %s ms%s\n",
+		r.BenchCPU.Seconds, r.BenchCPU.Cores, perDelivery(r.BenchCPU.PerDeliveryUS), ms(r.Orders.SendLag.P99), sat)
 	fmt.Fprintf(tw, "errors\t%s\n", errorLine(r.Errors))
 	_ = tw.Flush()
 
