@@ -32,6 +32,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newTokenCmd(),
 		newLockCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
