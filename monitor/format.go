@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/taxi-hub/taxi/lockctl"
@@ -56,6 +57,19 @@ func formatTTL(d time.Duration) string {
 		return "NO EXPIRY"
 	}
 	return d.Round(100 * time.Millisecond).String()
+}
+
+// formatInterval prints a refresh period without zero units: "2s",
+// "1m30s", "1h".
+func formatInterval(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func plural(n int64, one, many string) string {

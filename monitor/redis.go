@@ -55,9 +55,11 @@ func newRedisReader(rawURL string, timeout time.Duration) (*redisReader, error) 
 	o.WriteTimeout = timeout
 	o.PoolTimeout = timeout
 	o.ContextTimeoutEnabled = true
-	// The next refresh is the retry; go-redis's own would double the time
-	// it takes to notice an outage.
+	// The next refresh is the retry; go-redis's own retries (of commands
+	// and of dials) would spend the whole timeout and report "context
+	// deadline exceeded" instead of the cause, say "connection refused".
 	o.MaxRetries = -1
+	o.DialerRetries = 1
 	rdb := redis.NewUniversalClient(o)
 	return &redisReader{
 		rdb:     rdb,

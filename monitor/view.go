@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // View draws the whole screen: the title bar with the views, any banner,
@@ -39,10 +40,47 @@ func (m *model) bodyHeight(top, bottom []string) int {
 	return max(0, m.height-len(top)-len(bottom))
 }
 
-// tableHeight is the room for a table's header and rows.
+// tableHeight is the room for a table's header and rows: the body less
+// the summary line and the selected row's detail.
 func (m *model) tableHeight() int {
 	top, bottom := m.chrome()
-	return m.bodyHeight(top, bottom) - 2
+	return m.bodyHeight(top, bottom) - 2 - len(m.detail())
+}
+
+// detail is what the table has no room for about the selected row: why a
+// node is down or degraded, in full.
+func (m *model) detail() []string {
+	if m.view != viewNodes || !m.have {
+		return nil
+	}
+	key := m.tables[viewNodes].key
+	for _, n := range m.snap.Nodes {
+		if n.NodeID != key {
+			continue
+		}
+		if st, t := nodeState(n); t != toneNormal {
+			lines := []string{""}
+			for _, l := range wrapLines(fmt.Sprintf("%s %s: %s", n.NodeID, st, nodeNote(n)), m.width-3, 2) {
+				lines = append(lines, t.style().Render("   "+l))
+			}
+			return lines
+		}
+	}
+	return nil
+}
+
+// wrapLines wraps s at word boundaries to width, into at most n lines, the
+// last one cut short with "…" if need be.
+func wrapLines(s string, width, n int) []string {
+	if width <= 0 {
+		return nil
+	}
+	lines := strings.Split(ansi.Wrap(s, width, ""), "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+		lines[n-1] = ansi.Truncate(lines[n-1]+" …", width, "…")
+	}
+	return lines
 }
 
 // chrome returns the lines above and below the view.
@@ -73,7 +111,7 @@ func (m *model) titleBar() string {
 	left := b.String()
 	right := "connecting…"
 	if m.have {
-		right = fmt.Sprintf("updated %s · every %s ", m.snap.Time.Local().Format("15:04:05"), m.interval)
+		right = fmt.Sprintf("updated %s · every %s ", m.snap.Time.Local().Format("15:04:05"), formatInterval(m.interval))
 		if m.fetching {
 			right = "refreshing · " + right
 		}
@@ -93,8 +131,10 @@ func (m *model) banners() []string {
 	}
 	var out []string
 	if r.Error != "" {
-		msg := fmt.Sprintf(" Redis unreachable at %s, retrying every %s · %s ", r.URL, m.interval, r.Error)
-		out = append(out, styleBanner.Render(cut(msg, m.width)))
+		msg := fmt.Sprintf("Redis unreachable at %s, retrying every %s · %s", r.URL, formatInterval(m.interval), r.Error)
+		for _, l := range wrapLines(msg, m.width-2, 2) {
+			out = append(out, styleBanner.Render(fit(" "+l, m.width, false)))
+		}
 	}
 	for i, w := range r.Warnings {
 		if i == 2 {
@@ -149,7 +189,9 @@ func (m *model) tableView(height int) []string {
 	if len(rows) == 0 {
 		return append(append(lines, renderTable(cols, nil, 0, m.width, 1, false)...), "  (none)")
 	}
-	return append(lines, renderTable(cols, rows, st.cursor, m.width, height-2, true)...)
+	detail := m.detail()
+	lines = append(lines, renderTable(cols, rows, st.cursor, m.width, height-2-len(detail), true)...)
+	return append(lines, detail...)
 }
 
 func (m *model) locksSummary() string {

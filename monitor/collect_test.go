@@ -1,0 +1,249 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taxi-hub/taxi/internal/redistest"
+	"github.com/taxi-hub/taxi/server"
+)
+
+func nodeByID(t *testing.T, s Snapshot, id string) Node {
+	t.Helper()
+	for _, n := range s.Nodes {
+		if n.NodeID == id {
+			return n
+		}
+	}
+	t.Fatalf("node %s not in snapshot: %+v", id, s.Nodes)
+	return Node{}
+}
+
+func TestCollectorReadsRedisAndNodes(t *testing.T) {
+	e := newTestEnv(t)
+	e.createOrder(t)
+	snap := e.collector(t, Options{}).Collect(context.Background())
+
+	r := snap.Redis
+	if r == nil || r.Error != "" || len(r.Warnings) > 0 {
+		t.Fatalf("redis part: %+v", r)
+	}
+	if r.ActiveDrivers != 3 || r.ActiveUsers != 1 || snap.DriversOnline() != 3 {
+		t.Errorf("presence: %d drivers, %d users; want 3 and 1", r.ActiveDrivers, r.ActiveUsers)
+	}
+	for _, c := range r.Channels {
+		if c.Subscribers != 1 {
+			t.Errorf("channel %s has %d subscribers, want the hub's 1", c.Name, c.Subscribers)
+		}
+	}
+	if r.Server.Version == "" || r.Server.UsedMemoryBytes == 0 || r.Server.ConnectedClients == 0 || r.Server.Masters != 1 {
+		t.Errorf("INFO not read: %+v", r.Server)
+	}
+	if r.LatencyMs <= 0 {
+		t.Errorf("latency %v, want a measured round trip", r.LatencyMs)
+	}
+	if l := r.Locks; l.Total != 2 || l.Stale != 1 || len(l.Items) != 2 || !l.Items[0].Stale() || l.Items[0].OrderID != "ord-1001" || l.Items[0].Owner != "d7" {
+		t.Errorf("locks: %+v; want ord-1001 (stale, d7) first of 2", l)
+	}
+	want := []ViewedOrder{
+		{OrderID: "ord-1001", Viewers: 3, Status: "open", UserID: "u1", LockOwner: "d7"},
+		{OrderID: "ord-1002", Viewers: 1, Status: "accepted", UserID: "u2", DriverID: "d2", LockOwner: "d2"},
+	}
+	if v := r.Viewed; v.Orders != 2 || v.Viewers != 4 || len(v.Top) != 2 || v.Top[0] != want[0] || v.Top[1] != want[1] {
+		t.Errorf("viewed: %+v\nwant top %+v", v, want)
+	}
+
+	n1 := nodeByID(t, snap, "n1")
+	if !n1.Up || n1.Stats == nil || n1.Heartbeat == nil || n1.Mode() != "redis" || n1.StatsURL != e.hub.base+"/ws/stats" {
+		t.Errorf("n1: %+v", n1)
+	}
+	if d, u := n1.Conns(); d != 3 || u != 1 || n1.Stats.Counters.OrdersCreated != 1 {
+		t.Errorf("n1 stats: %d drivers, %d users, counters %+v", d, u, n1.Stats.Counters)
+	}
+	n2 := nodeByID(t, snap, "n2")
+	if n2.Up || n2.Stats != nil || !strings.Contains(n2.Error, "connection refused") {
+		t.Errorf("n2 (heartbeat but no process) should be down with the dial error: %+v", n2)
+	}
+	if snap.NodesUp() != 1 {
+		t.Errorf("%d nodes up, want 1", snap.NodesUp())
+	}
+}
+
+func TestCollectorNodeWithoutHeartbeatIsDown(t *testing.T) {
+	rs := redistest.Start(t)
+	rdb := rs.Client(t)
+	// No hub runs here, so nobody reaps the entry: a node listed in
+	// taxi:nodes whose heartbeat expired.
+	if err := rdb.SAdd(context.Background(), server.RedisKeyNodes, "ghost").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCollector(Options{RedisURL: rs.URL()}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	snap := c.Collect(context.Background())
+	n := nodeByID(t, snap, "ghost")
+	if n.Up || !strings.Contains(n.Error, "no heartbeat") {
+		t.Fatalf("ghost: %+v, want down for want of a heartbeat", n)
+	}
+}
+
+func TestCollectorWithoutRedis(t *testing.T) {
+	e := newTestEnv(t)
+	// Base URLs are accepted as well as /ws/stats ones.
+	c := e.collector(t, Options{NoRedis: true, StatsURLs: []string{e.hub.base, e.deadURL}})
+	snap := c.Collect(context.Background())
+	if snap.Redis != nil {
+		t.Fatalf("redis read with NoRedis: %+v", snap.Redis)
+	}
+	if len(snap.Nodes) != 2 {
+		t.Fatalf("nodes %+v, want n1 and the dead URL", snap.Nodes)
+	}
+	n1 := nodeByID(t, snap, "n1")
+	if !n1.Up || n1.Stats == nil || n1.Heartbeat != nil {
+		t.Errorf("n1 from its stats URL: %+v", n1)
+	}
+	dead := strings.TrimSuffix(strings.TrimPrefix(e.deadURL, "http://"), "/ws/stats")
+	if n := nodeByID(t, snap, dead); n.Up || n.Error == "" {
+		t.Errorf("dead URL should be a down node named by its address: %+v", n)
+	}
+	if snap.DriversOnline() != 3 {
+		t.Errorf("drivers online %d, want the nodes' sum 3", snap.DriversOnline())
+	}
+}
+
+// TestCollectorRedisDown: Redis stops answering; the snapshot says so
+// within the timeouts and the nodes seen before are still read.
+func TestCollectorRedisDown(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.collector(t, Options{Timeout: 300 * time.Millisecond})
+	if snap := c.Collect(context.Background()); !snap.RedisOK() || !nodeByID(t, snap, "n1").Up {
+		t.Fatalf("before the outage: %+v", snap)
+	}
+	e.redis.Kill()
+
+	start := time.Now()
+	snap := c.Collect(context.Background())
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("collect took %v with Redis down, want it bounded by the timeouts", took)
+	}
+	if snap.Redis == nil || snap.Redis.Error == "" || snap.RedisOK() {
+		t.Fatalf("redis down not reported: %+v", snap.Redis)
+	}
+	n1 := nodeByID(t, snap, "n1")
+	if !n1.Up || n1.Stats == nil {
+		t.Errorf("n1 still serves and should still be read: %+v", n1)
+	}
+	if snap.DriversOnline() != 3 {
+		t.Errorf("drivers online %d from the nodes, want 3", snap.DriversOnline())
+	}
+}
+
+func TestRunOnceJSON(t *testing.T) {
+	e := newTestEnv(t)
+	var out bytes.Buffer
+	err := runOnce(context.Background(), e.collector(t, Options{}), &out, true)
+	if err != nil {
+		t.Fatalf("once: %v", err)
+	}
+	var doc struct {
+		Redis struct {
+			ActiveDrivers int64 `json:"active_drivers"`
+			Locks         struct {
+				Stale int `json:"stale"`
+				Items []struct {
+					OrderID string `json:"order_id"`
+					TTLMs   int64  `json:"ttl_ms"`
+				} `json:"items"`
+			} `json:"locks"`
+		} `json:"redis"`
+		Nodes []struct {
+			NodeID string `json:"node_id"`
+			Up     bool   `json:"up"`
+			Stats  *struct {
+				Connections struct {
+					Drivers int64 `json:"drivers"`
+				} `json:"connections"`
+			} `json:"stats"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if doc.Redis.ActiveDrivers != 3 || doc.Redis.Locks.Stale != 1 || doc.Redis.Locks.Items[0].TTLMs != -1 {
+		t.Errorf("redis fields: %+v", doc.Redis)
+	}
+	if len(doc.Nodes) != 2 || doc.Nodes[0].NodeID != "n1" || !doc.Nodes[0].Up || doc.Nodes[0].Stats.Connections.Drivers != 3 || doc.Nodes[1].Up {
+		t.Errorf("nodes: %+v", doc.Nodes)
+	}
+}
+
+func TestRunOnceText(t *testing.T) {
+	e := newTestEnv(t)
+	var out bytes.Buffer
+	if err := runOnce(context.Background(), e.collector(t, Options{}), &out, false); err != nil {
+		t.Fatalf("once: %v", err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"drivers online  3", "nodes           1 up of 2", "locks           2, 1 without expiry",
+		"n1    redis  up", "n2    redis  DOWN", "connection refused",
+		"ord-1001  d7", "NO EXPIRY", "ord-1001  3        open",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestRunOnceRedisUnreachable(t *testing.T) {
+	var out bytes.Buffer
+	err := Run(context.Background(), Options{RedisURL: "redis://" + deadAddr(t) + "/0", Once: true, Out: &out, Timeout: 300 * time.Millisecond})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err %v, want ErrUnreachable", err)
+	}
+	if !strings.Contains(out.String(), "UNREACHABLE") {
+		t.Errorf("the snapshot should still be printed:\n%s", out.String())
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"json without once", Options{RedisURL: "redis://x:1", JSON: true}},
+		{"no redis, no stats", Options{NoRedis: true}},
+		{"no redis url", Options{RedisURL: " "}},
+		{"interval too short", Options{RedisURL: "redis://x:1", Interval: time.Millisecond}},
+		{"bad stats url", Options{RedisURL: "redis://x:1", StatsURLs: []string{"n1:8080"}}},
+		{"bad redis url", Options{RedisURL: "mysql://x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Run(context.Background(), tc.opts)
+			if !errors.Is(err, ErrInvalidOptions) {
+				t.Fatalf("Run(%+v) = %v, want ErrInvalidOptions", tc.opts, err)
+			}
+		})
+	}
+}
+
+func TestStatsURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://h:8080":             "http://h:8080/ws/stats",
+		"http://h:8080/":            "http://h:8080/ws/stats",
+		"https://h/ws/stats":        "https://h/ws/stats",
+		"http://h:8080/taxi":        "http://h:8080/taxi/ws/stats",
+		" http://h:8080/ws/stats  ": "http://h:8080/ws/stats",
+	} {
+		if got, err := statsURL(in); err != nil || got != want {
+			t.Errorf("statsURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

@@ -1,0 +1,356 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/taxi-hub/taxi/internal/redistest"
+	"github.com/taxi-hub/taxi/server"
+)
+
+// checkFor polls fn until it returns nil or total has passed, then fails
+// the test with fn's last error: tests wait on conditions, never on sleeps.
+func checkFor(t testing.TB, total time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %v", total, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hubNode is a real taxi hub on a loopback port, in Redis mode.
+type hubNode struct {
+	srv  *server.Server
+	base string // http://127.0.0.1:port
+}
+
+func startHub(t testing.TB, redisURL, nodeID string) *hubNode {
+	t.Helper()
+	// The listener exists before the server starts: its address is the
+	// URL the heartbeat advertises.
+	ts := httptest.NewUnstartedServer(nil)
+	base := "http://" + ts.Listener.Addr().String()
+	srv, err := server.New(server.Config{
+		NodeID:            nodeID,
+		Insecure:          true,
+		RedisURL:          redisURL,
+		RedisTimeout:      500 * time.Millisecond,
+		HeartbeatInterval: 200 * time.Millisecond,
+		HTTPRate:          1000,
+		HTTPBurst:         1000,
+		AdvertiseURL:      base,
+	})
+	if err != nil {
+		t.Fatalf("new hub: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatalf("start hub: %v", err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			t.Errorf("shutdown hub: %v", err)
+		}
+		ts.Close()
+		cancel()
+	})
+	return &hubNode{srv: srv, base: base}
+}
+
+func (h *hubNode) addr() string { return strings.TrimPrefix(h.base, "http://") }
+
+func (h *hubNode) stats(t testing.TB) server.Stats {
+	t.Helper()
+	resp, err := http.Get(h.base + "/ws/stats")
+	if err != nil {
+		t.Fatalf("get stats: %v", err)
+	}
+	defer resp.Body.Close()
+	var st server.Stats
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("decode stats: %v", err)
+	}
+	return st
+}
+
+// createOrder creates an order through the hub's API.
+func (h *hubNode) createOrder(t testing.TB, userID string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"user_id":%q,"pickup":{"lat":52.52,"lng":13.40},"dropoff":{"lat":52.50,"lng":13.45}}`, userID)
+	resp, err := http.Post(h.base+"/orders", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("create order: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create order: %s", resp.Status)
+	}
+}
+
+// wsClient is a driver or rider connected to a hub; it counts the frames
+// it receives by type.
+type wsClient struct {
+	mu     sync.Mutex
+	counts map[string]int
+	total  int
+}
+
+func dial(t testing.TB, url string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	c := &wsClient{counts: map[string]int{}}
+	done := make(chan struct{})
+	// The reader exits when the connection closes, at cleanup.
+	go func() {
+		defer close(done)
+		for {
+			_, data, err := conn.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var f struct{ Type string }
+			_ = json.Unmarshal(data, &f)
+			c.mu.Lock()
+			c.counts[f.Type]++
+			c.total++
+			c.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = conn.CloseNow()
+		<-done
+	})
+	return c
+}
+
+func (c *wsClient) count(typ string) (n, total int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[typ], c.total
+}
+
+// testEnv is a small live cluster: a real redis-server, one real hub "n1"
+// with three drivers and a rider, a node "n2" whose heartbeat is fresh but
+// whose process is gone (its stats port refuses connections), a stuck lock
+// and a live one, and two orders being viewed.
+type testEnv struct {
+	redis   *redistest.Server
+	rdb     *redis.Client
+	hub     *hubNode
+	deadURL string // n2's stats URL: nothing listens there
+	drivers []*wsClient
+	rider   *wsClient
+	orders  int
+}
+
+func newTestEnv(t testing.TB) *testEnv {
+	t.Helper()
+	rs := redistest.Start(t)
+	e := &testEnv{redis: rs, rdb: rs.Client(t)}
+	e.hub = startHub(t, rs.URL(), "n1")
+	ctx := context.Background()
+	checkFor(t, 10*time.Second, func() error {
+		n, err := e.rdb.PubSubNumSub(ctx, channelDrivers).Result()
+		if err != nil || n[channelDrivers] != 1 {
+			return fmt.Errorf("hub not subscribed yet: %v %v", n, err)
+		}
+		return nil
+	})
+	ws := "ws" + strings.TrimPrefix(e.hub.base, "http")
+	for i := 1; i <= 3; i++ {
+		e.drivers = append(e.drivers, dial(t, fmt.Sprintf("%s/ws/driver/d%d", ws, i)))
+	}
+	e.rider = dial(t, ws+"/ws/user/u1")
+	checkFor(t, 10*time.Second, func() error {
+		d, _ := e.rdb.SCard(ctx, keyActiveDrivers).Result()
+		u, _ := e.rdb.SCard(ctx, keyActiveUsers).Result()
+		if d != 3 || u != 1 {
+			return fmt.Errorf("presence: %d drivers, %d users", d, u)
+		}
+		return nil
+	})
+
+	e.deadURL = "http://" + deadAddr(t) + "/ws/stats"
+	hb, _ := json.Marshal(server.NodeHeartbeat{
+		NodeID: "n2", StatsURL: e.deadURL, Version: "dev", Mode: "redis",
+		Hostname: "gone", PID: 2, StartedAt: time.Now(), UpdatedAt: time.Now(), Drivers: 4,
+	})
+	seed := []func(p redis.Pipeliner){
+		func(p redis.Pipeliner) { p.Set(ctx, server.RedisNodeKeyPrefix+"n2", hb, time.Hour) },
+		func(p redis.Pipeliner) { p.SAdd(ctx, server.RedisKeyNodes, "n2") },
+		func(p redis.Pipeliner) { p.Set(ctx, "order_lock:ord-1001", "d7", 0) },
+		func(p redis.Pipeliner) { p.Set(ctx, "order_lock:ord-1002", "d2", time.Hour) },
+		func(p redis.Pipeliner) { p.SAdd(ctx, "order_viewers:ord-1001", "d1", "d2", "d3") },
+		func(p redis.Pipeliner) { p.SAdd(ctx, "order_viewers:ord-1002", "d2") },
+		func(p redis.Pipeliner) {
+			p.HSet(ctx, "order:ord-1001", "status", "open", "user_id", "u1", "driver_id", "")
+		},
+		func(p redis.Pipeliner) {
+			p.HSet(ctx, "order:ord-1002", "status", "accepted", "user_id", "u2", "driver_id", "d2")
+		},
+	}
+	if _, err := e.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, s := range seed {
+			s(p)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("seed redis: %v", err)
+	}
+	e.settle(t)
+	return e
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// createOrder creates an order on the hub and waits until every driver has
+// it and the hub's counters agree with what the clients received, so a
+// snapshot taken next is the same on every run.
+func (e *testEnv) createOrder(t testing.TB) {
+	t.Helper()
+	e.hub.createOrder(t, "u1")
+	e.orders++
+	e.settle(t)
+}
+
+func (e *testEnv) settle(t testing.TB) {
+	t.Helper()
+	checkFor(t, 10*time.Second, func() error {
+		received := 0
+		for i, d := range e.drivers {
+			n, total := d.count(server.TypeNewOrder)
+			if n != e.orders {
+				return fmt.Errorf("driver %d has %d new_order frames, want %d", i+1, n, e.orders)
+			}
+			received += total
+		}
+		_, total := e.rider.count("")
+		received += total
+		st := e.hub.stats(t)
+		if st.Counters.FramesSent != int64(received) || st.Counters.OrdersCreated != int64(e.orders) {
+			return fmt.Errorf("hub counted %d frames and %d orders; clients received %d frames",
+				st.Counters.FramesSent, st.Counters.OrdersCreated, received)
+		}
+		return nil
+	})
+}
+
+// collector returns a collector over the environment, closed at cleanup.
+func (e *testEnv) collector(t testing.TB, opts Options) *collector {
+	t.Helper()
+	if opts.RedisURL == "" && !opts.NoRedis {
+		opts.RedisURL = e.redis.URL()
+	}
+	c, err := newCollector(opts.withDefaults())
+	if err != nil {
+		t.Fatalf("new collector: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("close collector: %v", err)
+		}
+	})
+	return c
+}
+
+// stableSource wraps a real collector and replaces what changes from run
+// to run — times, ports, memory, latencies, TTLs — with fixed values, so
+// that screens fed by a live cluster can be compared with golden files.
+// Counts, ids, states, errors and counters stay as read.
+type stableSource struct {
+	src  source
+	mask *strings.Replacer
+	n    int
+}
+
+var stableEpoch = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+
+func (e *testEnv) stable(src source) *stableSource {
+	return &stableSource{src: src, mask: strings.NewReplacer(
+		e.hub.addr(), "hub-n1:8080",
+		strings.TrimSuffix(strings.TrimPrefix(e.deadURL, "http://"), "/ws/stats"), "hub-n2:8080",
+		e.redis.Addr(), "redis:6379",
+	)}
+}
+
+func (s *stableSource) Collect(ctx context.Context) Snapshot {
+	snap := s.src.Collect(ctx)
+	s.n++
+	snap.Time = stableEpoch.Add(time.Duration(s.n) * time.Second)
+	if r := snap.Redis; r != nil {
+		r.URL, r.Error = s.mask.Replace(r.URL), s.mask.Replace(r.Error)
+		if r.Error == "" {
+			r.LatencyMs = 0.25
+			r.Server = ServerInfo{Version: "7.2.4", UsedMemoryBytes: 1_468_006, ConnectedClients: 9, OpsPerSec: 57, Masters: 1}
+		}
+		for i, l := range r.Locks.Items {
+			if !l.Stale() {
+				r.Locks.Items[i].TTL = 3200 * time.Millisecond
+			}
+		}
+	}
+	for i := range snap.Nodes {
+		n := &snap.Nodes[i]
+		n.StatsURL, n.Error = s.mask.Replace(n.StatsURL), s.mask.Replace(n.Error)
+		if n.Heartbeat != nil {
+			hb := *n.Heartbeat
+			hb.StatsURL = s.mask.Replace(hb.StatsURL)
+			hb.Hostname, hb.PID, hb.StartedAt, hb.UpdatedAt = "host-"+hb.NodeID, 4242, stableEpoch.Add(-time.Hour), snap.Time
+			n.Heartbeat = &hb
+		}
+		if n.Stats != nil {
+			st := *n.Stats
+			st.StartedAt, st.UptimeSeconds = stableEpoch.Add(-time.Hour), 3723+float64(s.n)
+			st.RSSBytes, st.HeapBytes, st.Goroutines = 25_165_824, 8_388_608, 42
+			st.CPUSeconds, st.CPUUserSeconds, st.CPUSystemSeconds = 1.5, 1.0, 0.5
+			if st.Redis != nil {
+				rs := *st.Redis
+				if rs.Status == "degraded" {
+					// Which error the node met last depends on when it
+					// last retried.
+					rs.DegradedSince, rs.DegradedSeconds, rs.LastError = snap.Time.Add(-12*time.Second), 12, "<last error>"
+				}
+				st.Redis = &rs
+			}
+			n.Stats = &st
+		}
+	}
+	return snap
+}
