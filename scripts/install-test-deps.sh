@@ -23,4 +23,4 @@ fi
 echo "install-test-deps: installing redis-server and redis-tools" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends redis-server redis-tools >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends redis-server redis-tools tmux >/dev/null
