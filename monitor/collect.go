@@ -98,7 +98,9 @@ func (c *collector) Collect(ctx context.Context) Snapshot {
 	var hbs []heartbeat
 	redisOK := false
 	if c.redis != nil {
-		snap.Redis = &RedisSnapshot{URL: c.redis.url}
+		// Empty lists rather than null in JSON, even when Redis is down.
+		snap.Redis = &RedisSnapshot{URL: c.redis.url, Channels: []Channel{},
+			Locks: Locks{Items: []lockctl.Lock{}}, Viewed: Viewed{Top: []ViewedOrder{}}}
 		pctx, cancel := context.WithTimeout(ctx, c.timeout)
 		err := recovered(func() error {
 			lat, err := c.redis.ping(pctx)

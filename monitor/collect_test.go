@@ -211,6 +211,18 @@ func TestRunOnceRedisUnreachable(t *testing.T) {
 	if !strings.Contains(out.String(), "UNREACHABLE") {
 		t.Errorf("the snapshot should still be printed:\n%s", out.String())
 	}
+
+	// JSON has empty lists, not nulls, for scripts to iterate.
+	out.Reset()
+	err = Run(context.Background(), Options{RedisURL: "redis://" + deadAddr(t) + "/0", Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err %v, want ErrUnreachable", err)
+	}
+	for _, want := range []string{`"nodes": []`, `"channels": []`, `"items": []`, `"top": []`, `"error": "ping: dial tcp`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, out.String())
+		}
+	}
 }
 
 func TestOptionsValidate(t *testing.T) {

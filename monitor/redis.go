@@ -247,7 +247,7 @@ func (r *redisReader) lockList(ctx context.Context, into *Locks) error {
 		}
 		return nil
 	})
-	items := append(stale, live...)
+	items := append(append(make([]lockctl.Lock, 0, len(stale)+len(live)), stale...), live...)
 	if len(items) > maxLocks {
 		items = items[:maxLocks]
 	}
@@ -264,7 +264,7 @@ func (r *redisReader) lockList(ctx context.Context, into *Locks) error {
 // their locks in one pipeline.
 func (r *redisReader) viewed(ctx context.Context, into *Viewed) error {
 	var mu sync.Mutex
-	var v Viewed
+	v := Viewed{Top: []ViewedOrder{}}
 	keep := func(batch []ViewedOrder) {
 		mu.Lock()
 		defer mu.Unlock()
