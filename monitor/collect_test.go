@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,53 @@ func TestStatsURL(t *testing.T) {
 		if got, err := statsURL(in); err != nil || got != want {
 			t.Errorf("statsURL(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+// TestCollectorOnCluster: on a 3-master Redis Cluster the keyspace walks
+// and INFO cover every master, and subscribers are counted with sharded
+// Pub/Sub.
+func TestCollectorOnCluster(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	rdb := cl.Client(t)
+	ctx := context.Background()
+	// Enough keys that every master holds some.
+	for i := range 30 {
+		id := fmt.Sprintf("ord-%d", i)
+		ttl := time.Hour
+		if i%10 == 0 {
+			ttl = 0
+		}
+		if err := rdb.Set(ctx, "order_lock:"+id, "d1", ttl).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := rdb.SAdd(ctx, "order_viewers:"+id, "d1", "d2").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.SAdd(ctx, keyActiveDrivers, "d1", "d2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCollector(Options{RedisURL: cl.URL()}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	snap := c.Collect(ctx)
+	r := snap.Redis
+	if !snap.RedisOK() || len(r.Warnings) > 0 {
+		t.Fatalf("cluster read: %+v", r)
+	}
+	if r.Server.Masters != 3 || r.ActiveDrivers != 2 {
+		t.Errorf("INFO over %d masters, %d drivers; want 3 and 2", r.Server.Masters, r.ActiveDrivers)
+	}
+	if r.Locks.Total != 30 || r.Locks.Stale != 3 {
+		t.Errorf("locks %d (%d stale), want 30 (3)", r.Locks.Total, r.Locks.Stale)
+	}
+	if r.Viewed.Orders != 30 || r.Viewed.Viewers != 60 || len(r.Viewed.Top) != 30 || r.Viewed.Top[0].LockOwner != "d1" {
+		t.Errorf("viewed: %d orders, %d viewers, top %d", r.Viewed.Orders, r.Viewed.Viewers, len(r.Viewed.Top))
+	}
+	if len(r.Channels) != 2 {
+		t.Errorf("channels: %+v", r.Channels)
 	}
 }
