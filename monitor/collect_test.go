@@ -247,6 +247,22 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
+func TestOptionsDefaultTimeout(t *testing.T) {
+	for interval, want := range map[time.Duration]time.Duration{
+		0:                      time.Second, // the default interval, 2s
+		500 * time.Millisecond: time.Second,
+		6 * time.Second:        3 * time.Second,
+		time.Minute:            5 * time.Second,
+	} {
+		if got := (Options{Interval: interval}).withDefaults().Timeout; got != want {
+			t.Errorf("interval %v: timeout %v, want %v", interval, got, want)
+		}
+	}
+	if got := (Options{Interval: time.Minute, Timeout: 200 * time.Millisecond}).withDefaults().Timeout; got != 200*time.Millisecond {
+		t.Errorf("a given timeout was replaced: %v", got)
+	}
+}
+
 func TestStatsURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"http://h:8080":             "http://h:8080/ws/stats",

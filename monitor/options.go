@@ -13,7 +13,10 @@ import (
 // Defaults of Options.
 const (
 	DefaultInterval = 2 * time.Second
-	DefaultTimeout  = time.Second
+	// The default timeout is half the interval, within these bounds: a
+	// longer interval gives a large keyspace's SCANs more time.
+	MinDefaultTimeout = time.Second
+	MaxDefaultTimeout = 5 * time.Second
 	// MinInterval keeps a mistyped --interval from hammering Redis with
 	// SCANs.
 	MinInterval = 100 * time.Millisecond
@@ -40,8 +43,10 @@ type Options struct {
 	StatsURLs []string
 	// Interval is the refresh period; 0 means DefaultInterval.
 	Interval time.Duration
-	// Timeout bounds each phase of a collection (Redis, then every node's
-	// stats in parallel); 0 means DefaultTimeout.
+	// Timeout bounds each phase of a collection (Redis's PING and
+	// heartbeats, then the rest of Redis and every node's stats in
+	// parallel); 0 means half the interval, between MinDefaultTimeout and
+	// MaxDefaultTimeout.
 	Timeout time.Duration
 
 	// Once prints one snapshot to Out and returns; JSON prints it as JSON.
@@ -63,7 +68,7 @@ func (o Options) withDefaults() Options {
 		o.Interval = DefaultInterval
 	}
 	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
+		o.Timeout = min(max(o.Interval/2, MinDefaultTimeout), MaxDefaultTimeout)
 	}
 	if o.Actor == "" {
 		o.Actor = "unknown"

@@ -70,7 +70,7 @@ func TestScreens(t *testing.T) {
 		keys  string
 		shown string // text that says the view is drawn
 	}{
-		{"overview", "", "Since start"},
+		{"overview", "", "Node totals"},
 		{"nodes", "2j", "n2 DOWN: stats: dial tcp"}, // the down node selected
 		{"locks", "3", "OWNER"},
 		{"orders", "4", "VIEWERS"},

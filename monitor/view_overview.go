@@ -49,9 +49,11 @@ func (m *model) overview() []string {
 			label("Viewed orders")+m.viewedLine(),
 		)
 	}
+	// Counters since each node started, summed over the nodes that
+	// answered: a node that goes down takes its share with it.
 	t := s.Totals()
 	lines = append(lines, "",
-		label("Since start")+fmt.Sprintf("orders %d · accepted %d · cancelled %d · accepts won %d, lost %d",
+		label("Node totals")+fmt.Sprintf("orders %d · accepted %d · cancelled %d · accepts won %d, lost %d",
 			t.OrdersCreated, t.OrdersAccepted, t.OrdersCancelled, t.AcceptsWon, t.AcceptsLost),
 		label("")+fmt.Sprintf("frames sent %d, dropped %d · slow clients cut %d · bad frames %d · rate limited %d",
 			t.FramesSent, t.FramesDropped, t.SlowClientsDisconnected, t.BadFrames, t.RateLimited),

@@ -59,7 +59,7 @@ node) unreachable — the snapshot is still printed; 1 any other error.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.RedisURL, "redis-url", defaultMonitorRedisURL, "Redis the nodes share, in any form taxi serve accepts (env REDIS_URL)")
 	f.StringArrayVar(&opts.StatsURLs, "stats", nil, "a node's base or /ws/stats URL to read besides those in the heartbeats (repeatable)")
-	f.DurationVar(&opts.Interval, "interval", monitor.DefaultInterval, "refresh period")
+	f.DurationVar(&opts.Interval, "interval", monitor.DefaultInterval, "refresh period; each read of Redis or of the nodes may take half of it, from 1s to 5s")
 	f.BoolVar(&opts.Once, "once", false, "print one snapshot as plain text and exit")
 	f.BoolVar(&opts.JSON, "json", false, "with --once, print the snapshot as JSON")
 	f.BoolVar(&opts.NoRedis, "no-redis", false, "do not read Redis: only the nodes given with --stats")
