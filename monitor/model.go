@@ -143,6 +143,8 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 		m.editFilter(msg)
 		return nil
 	}
+	// The last action's outcome stays until the next key.
+	m.status = ""
 	k := m.keys.forView(m.view, m.fx.clear != nil && m.snap.Redis != nil)
 	st := &m.tables[m.view]
 	rows := m.rows(m.view)
@@ -178,7 +180,6 @@ func (m *model) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.Clear):
 		if l, ok := m.selectedLock(); ok {
 			m.confirm = &l
-			m.status = ""
 		}
 	case key.Matches(msg, k.Help):
 		m.showHelp = !m.showHelp

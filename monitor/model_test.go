@@ -72,6 +72,8 @@ func press(m *model, keys ...string) tea.Cmd {
 			msg = tea.KeyMsg{Type: tea.KeyEnter}
 		case "esc":
 			msg = tea.KeyMsg{Type: tea.KeyEsc}
+		case "pgup":
+			msg = tea.KeyMsg{Type: tea.KeyPgUp}
 		case "backspace":
 			msg = tea.KeyMsg{Type: tea.KeyBackspace}
 		case "ctrl+c":
@@ -402,7 +404,7 @@ func TestOverview(t *testing.T) {
 		"Drivers online  11",
 		"Orders/s        3.0", // (14-10 + 7-5)/2s
 		"Deliveries/s    30.0",
-		"2 up · 1 degraded (n3) · 1 DOWN (n2)",
+		"2 up (1 degraded: n3) · 1 DOWN (n2)",
 		"7.2.4 · ping 0.30 ms · 3.0 MiB used · 12 clients · 80 ops/s",
 		"drivers_channel 2 · users_channel 2",
 		"2 held · 1 WITHOUT EXPIRY (stuck: see 3 locks)",
@@ -517,5 +519,54 @@ func TestFormat(t *testing.T) {
 		if got != want {
 			t.Errorf("got %q, want %q", got, want)
 		}
+	}
+}
+
+func TestLongTableScrolls(t *testing.T) {
+	m, _ := newTestModel(t, true)
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
+	snap := sampleSnapshot(t0, 100)
+	snap.Redis.Viewed.Top = nil
+	for i := range 60 {
+		snap.Redis.Viewed.Top = append(snap.Redis.Viewed.Top, ViewedOrder{OrderID: fmt.Sprintf("ord-%02d", i), Viewers: int64(100 - i), Status: "open"})
+	}
+	m.Update(snapshotMsg{snap: snap})
+	press(m, "4")
+	screen := m.View()
+	if !strings.Contains(screen, "rows 1-") || !strings.Contains(selectedLine(t, screen), "ord-00") {
+		t.Fatalf("a long table should say which rows it shows:\n%s", screen)
+	}
+	press(m, "G")
+	screen = m.View()
+	if !strings.Contains(screen, "of 60") || !strings.Contains(screen, "-60 of 60") || !strings.Contains(selectedLine(t, screen), "ord-59") {
+		t.Fatalf("end should show the last rows:\n%s", screen)
+	}
+	if lines := strings.Split(screen, "\n"); len(lines) != 20 {
+		t.Fatalf("screen is %d lines, want 20", len(lines))
+	}
+	press(m, "pgup")
+	if c := m.tables[viewOrders].cursor; c >= 59 || c < 40 {
+		t.Fatalf("page up moved the cursor to %d", c)
+	}
+	press(m, "g")
+	if !strings.Contains(selectedLine(t, m.View()), "ord-00") {
+		t.Fatalf("home should go back to the first row")
+	}
+}
+
+func TestStatusLastsUntilTheNextKey(t *testing.T) {
+	m, _ := newTestModel(t, true)
+	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
+	press(m, "3", "c", "n")
+	if !strings.Contains(m.View(), "not cleared") {
+		t.Fatalf("the answer's outcome should show")
+	}
+	m.Update(snapshotMsg{snap: sampleSnapshot(t0.Add(time.Second), 100)})
+	if !strings.Contains(m.View(), "not cleared") {
+		t.Fatalf("a refresh should not hide the outcome")
+	}
+	press(m, "1")
+	if strings.Contains(m.View(), "not cleared") {
+		t.Fatalf("the outcome should go with the next key")
 	}
 }

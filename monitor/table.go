@@ -70,8 +70,12 @@ func (st *tableState) move(rows []row, delta int) {
 	st.key = rows[st.cursor].key
 }
 
-// renderTable draws the header and as many rows as fit in height, scrolled
-// so the cursor row is visible, each line cut to width. The selected row is
+// window returns the first row shown when page rows fit: the page scrolls
+// only as far as needed to show the cursor.
+func window(cursor, page int) int { return max(0, cursor-page+1) }
+
+// renderTable draws the header and as many rows as fit in height, from
+// window(cursor, height-1), each line cut to width. The selected row is
 // marked "›" as well as highlighted.
 func renderTable(cols []column, rows []row, cursor, width, height int, selectable bool) []string {
 	if height <= 0 {
@@ -104,7 +108,7 @@ func renderTable(cols []column, rows []row, cursor, width, height int, selectabl
 	lines := []string{styleHeader.Render(cut("  "+line(titles), width))}
 
 	page := height - 1
-	offset := max(0, cursor-page+1)
+	offset := window(cursor, page)
 	for i := offset; i < len(rows) && i < offset+page; i++ {
 		r := rows[i]
 		mark := "  "

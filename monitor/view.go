@@ -182,6 +182,12 @@ func (m *model) tableView(height int) []string {
 	if st.filter != "" {
 		summary += fmt.Sprintf(" · filter %q: %d shown", st.filter, len(rows))
 	}
+	detail := m.detail()
+	page := height - 3 - len(detail) // less the summary, a blank line and the header
+	if page > 0 && len(rows) > page {
+		first := window(st.cursor, page)
+		summary += fmt.Sprintf(" · rows %d-%d of %d", first+1, min(first+page, len(rows)), len(rows))
+	}
 	lines := []string{" " + summary, ""}
 	if (m.view == viewLocks || m.view == viewOrders) && !m.snap.RedisOK() {
 		return append(lines, "  "+redisMissing(m.snap))
@@ -189,7 +195,6 @@ func (m *model) tableView(height int) []string {
 	if len(rows) == 0 {
 		return append(append(lines, renderTable(cols, nil, 0, m.width, 1, false)...), "  (none)")
 	}
-	detail := m.detail()
 	lines = append(lines, renderTable(cols, rows, st.cursor, m.width, height-2-len(detail), true)...)
 	return append(lines, detail...)
 }

@@ -78,7 +78,7 @@ func (m *model) nodesLine() string {
 		}
 	}
 	if len(degraded) > 0 {
-		line += " · " + styleWarn.Render(fmt.Sprintf("%d degraded (%s)", len(degraded), strings.Join(degraded, ", ")))
+		line += " " + styleWarn.Render(fmt.Sprintf("(%d degraded: %s)", len(degraded), strings.Join(degraded, ", ")))
 	}
 	if len(down) > 0 {
 		line += " · " + styleAlert.Render(fmt.Sprintf("%d DOWN (%s)", len(down), strings.Join(down, ", ")))
