@@ -3,6 +3,7 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -258,8 +259,8 @@ func clearOutcome(msg clearedMsg, actor string) (string, tone) {
 	case r.Outcome == lockctl.Cleared && msg.err != nil:
 		return fmt.Sprintf("deleted %s (held by %s) but the audit record failed: %v", key, r.Owner, msg.err), toneWarn
 	case r.Outcome == lockctl.Cleared:
-		return fmt.Sprintf("deleted %s (held by %s, %s); recorded in %s as %s by %s",
-			key, r.Owner, formatTTL(r.TTL), lockctl.AuditStream, r.AuditID, actor), toneNormal
+		return fmt.Sprintf("deleted %s (held by %s, %s) · audit %s by %s",
+			key, r.Owner, strings.ToLower(formatTTL(r.TTL)), r.AuditID, actor), toneNormal
 	case errors.Is(msg.err, lockctl.ErrOwnerDiffers):
 		return fmt.Sprintf("%s changed since it was shown: now held by %s; left in place", key, r.Owner), toneWarn
 	case errors.Is(msg.err, lockctl.ErrLockNotFound):

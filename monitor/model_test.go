@@ -311,7 +311,7 @@ func TestClearLockNeedsConfirmation(t *testing.T) {
 	m.Update(clearedMsg{lock: f.clears[0], res: lockctl.Result{
 		OrderID: "ord-1", Key: "order_lock:ord-1", Owner: "d7", TTL: lockctl.NoExpiry, Outcome: lockctl.Cleared, AuditID: "17-0",
 	}})
-	if want := "deleted order_lock:ord-1 (held by d7, NO EXPIRY); recorded in taxi:lock_audit as 17-0 by alice"; !strings.Contains(m.View(), want) {
+	if want := "deleted order_lock:ord-1 (held by d7, no expiry) · audit 17-0 by alice"; !strings.Contains(m.View(), want) {
 		t.Fatalf("status should say what was done, want %q:\n%s", want, m.View())
 	}
 	if f.fetches != fetches+1 {

@@ -124,10 +124,10 @@ func TestScreenClearLock(t *testing.T) {
 	s.tm.Type("3c")
 	s.waitFor(t, "[y/N]")
 	s.tm.Type("y")
-	s.waitFor(t, "recorded in taxi:lock_audit")
+	s.waitFor(t, "· audit ")
 	s.waitFor(t, "1 lock, 0 without expiry")
 	screen := s.final(t)
-	if !strings.Contains(screen, "deleted order_lock:ord-1001 (held by d7, NO EXPIRY)") {
+	if !strings.Contains(screen, "deleted order_lock:ord-1001 (held by d7, no expiry) · audit ") || !strings.Contains(screen, " by oncall") {
 		t.Errorf("status line:\n%s", screen)
 	}
 	ctx := context.Background()
