@@ -195,7 +195,7 @@ func TestRunOnceText(t *testing.T) {
 	for _, want := range []string{
 		"drivers online  3", "nodes           1 up of 2", "locks           2, 1 without expiry",
 		"n1    redis  up", "n2    redis  DOWN", "connection refused",
-		"ord-1001  d7", "NO EXPIRY", "ord-1001  3        open",
+		"ord-1001  d7", "NO EXPIRY", "stuck: never expires — taxi lock clear ord-1001 --owner d7", "ord-1001  3        open",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, text)

@@ -233,7 +233,12 @@ func (m *model) rows(v view) []row {
 	case viewNodes:
 		rows = nodeRows(m.snap, m.hist, st.sort)
 	case viewLocks:
-		rows = lockRows(m.snap, st.sort)
+		rows = lockRows(m.snap, st.sort, func(lockctl.Lock) string {
+			if m.fx.clear == nil {
+				return ""
+			}
+			return "c to clear"
+		})
 	case viewOrders:
 		rows = orderRows(m.snap, st.sort)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/taxi-hub/taxi/lockctl"
 )
 
 // writeJSON prints the snapshot as one indented JSON document: the
@@ -50,7 +52,7 @@ func writeReport(w io.Writer, s Snapshot) error {
 		}
 	}
 	t := s.Totals()
-	field("since start", "orders %d, accepted %d, cancelled %d, frames sent %d, dropped %d, slow clients cut %d",
+	field("node totals", "orders %d, accepted %d, cancelled %d, frames sent %d, dropped %d, slow clients cut %d",
 		t.OrdersCreated, t.OrdersAccepted, t.OrdersCancelled, t.FramesSent, t.FramesDropped, t.SlowClientsDisconnected)
 	_ = tw.Flush()
 
@@ -73,7 +75,9 @@ func writeReport(w io.Writer, s Snapshot) error {
 	}
 	table("NODES", nodeColumns, nodeRows(s, newHistory(), 0))
 	if s.RedisOK() {
-		table("LOCKS", lockColumns, lockRows(s, 0))
+		table("LOCKS", lockColumns, lockRows(s, 0, func(l lockctl.Lock) string {
+			return fmt.Sprintf("taxi lock clear %s --owner %s", l.OrderID, l.Owner)
+		}))
 		table("MOST VIEWED ORDERS", orderColumns, orderRows(s, 0))
 	}
 	return ew.err

@@ -20,7 +20,9 @@ var lockColumns = []column{
 
 var lockSorts = []string{"stale first", "order", "owner", "ttl"}
 
-func lockRows(s Snapshot, sortBy int) []row {
+// lockRows are the locks as rows. hint tells how to clear a stuck lock
+// from where the rows are shown.
+func lockRows(s Snapshot, sortBy int, hint func(lockctl.Lock) string) []row {
 	if s.Redis == nil {
 		return nil
 	}
@@ -50,7 +52,10 @@ func lockRows(s Snapshot, sortBy int) []row {
 		r := row{key: l.OrderID, cells: []string{l.OrderID, l.Owner, formatTTL(l.TTL), ""}}
 		if l.Stale() {
 			r.tone = toneAlert
-			r.cells[3] = "stuck: never expires — c to clear"
+			r.cells[3] = "stuck: never expires"
+			if h := hint(l); h != "" {
+				r.cells[3] += " — " + h
+			}
 		}
 		rows = append(rows, r)
 	}
