@@ -50,6 +50,16 @@ func (s *Server) getOrder(ctx context.Context, b *backend, orderID string) (Orde
 	return o, s.check(b, err)
 }
 
+// rejoining refuses state changes on the memory backend while the node
+// writes it back to Redis: they would be lost or, for an accept, could give
+// an order a second winner in Redis.
+func (s *Server) rejoining(b *backend) error {
+	if s.link != nil && b != s.link.redis && s.link.switching.Load() {
+		return fmt.Errorf("rejoining redis: %w", ErrDegraded)
+	}
+	return nil
+}
+
 // acceptOrder gives the order to driverID if it is open and nobody else is
 // accepting it. Exactly one of any number of concurrent calls for an open
 // order succeeds; the rest get ErrOrderTaken or ErrLockHeld. A driver that
@@ -68,6 +78,9 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 	}()
 
 	b := s.backend()
+	if err := s.rejoining(b); err != nil {
+		return Order{}, fmt.Errorf("accept order %s: %w", orderID, err)
+	}
 	o, err = s.getOrder(ctx, b, orderID)
 	if err != nil {
 		if errors.Is(err, ErrOrderNotFound) {
@@ -136,6 +149,9 @@ func (s *Server) refusal(orderID string, st Status, outcome *string) error {
 // order_cancelled out to every driver and to the rider's other devices.
 func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order, error) {
 	b := s.backend()
+	if err := s.rejoining(b); err != nil {
+		return Order{}, fmt.Errorf("cancel order %s: %w", orderID, err)
+	}
 	o, err := b.orders.Cancel(ctx, orderID, userID)
 	if errors.Is(err, ErrOrderNotFound) && s.link != nil && b != s.link.redis {
 		err = ErrDegraded

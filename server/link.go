@@ -29,6 +29,8 @@ type redisLink struct {
 	redis   *backend
 
 	fallback atomic.Pointer[backend]
+	// switching is set while the node rejoins Redis; see recover.
+	switching atomic.Bool
 
 	mu            sync.Mutex
 	degraded      bool
@@ -225,12 +227,14 @@ func (l *redisLink) recover(ctx context.Context) error {
 	if !l.subscribed() {
 		return errors.New("subscription not yet back")
 	}
+	// From here until the switch, accepts and cancels on the memory backend
+	// answer 503: the state written back below is then final, and no order
+	// can be won in memory and again in Redis.
+	l.switching.Store(true)
+	defer l.switching.Store(false)
 	fb := l.fallback.Load()
-	made := fb.memOrders.all()
-	for _, o := range made {
-		if err := l.redis.orders.Create(ctx, o); err != nil {
-			return fmt.Errorf("write back order %s: %w", o.OrderID, err)
-		}
+	if err := l.writeBack(ctx, fb); err != nil {
+		return err
 	}
 	ids := map[Role][]string{}
 	for _, role := range []Role{RoleDriver, RoleUser} {
@@ -251,6 +255,13 @@ func (l *redisLink) recover(ctx context.Context) error {
 	l.degradedSince = time.Time{}
 	outage := l.degradedTotal
 	l.mu.Unlock()
+	// Orders created on the memory backend between the first write-back and
+	// the switch are not in Redis yet: write back once more (orders already
+	// there are left as Redis has them).
+	if err := l.writeBack(ctx, fb); err != nil {
+		l.s.log.Error("write back orders changed during the switch", "err", err)
+	}
+	made := fb.memOrders.all()
 	for _, o := range made {
 		if o.Status == StatusOpen {
 			_ = l.redis.broker.Publish(ctx, ChannelDrivers, encodeFrame(TypeNewOrder, o))
@@ -258,6 +269,17 @@ func (l *redisLink) recover(ctx context.Context) error {
 	}
 	l.s.log.Info("redis is back: rejoined the cluster", "orders_written_back", len(made), "degraded_seconds_total", outage.Seconds())
 	l.requestResync()
+	return nil
+}
+
+// writeBack writes every order of a fallback backend into Redis, never
+// undoing a state change Redis already has.
+func (l *redisLink) writeBack(ctx context.Context, fb *backend) error {
+	for _, o := range fb.memOrders.all() {
+		if err := l.redis.orders.(*redisOrders).restore(ctx, o); err != nil {
+			return fmt.Errorf("write back order %s: %w", o.OrderID, err)
+		}
+	}
 	return nil
 }
 

@@ -75,6 +75,28 @@ func (r *redisOrders) Create(ctx context.Context, o Order) error {
 	return nil
 }
 
+// restore writes back an order made during an outage; see restore.lua.
+func (r *redisOrders) restore(ctx context.Context, o Order) error {
+	args := []any{int64(r.retention / time.Second)}
+	for k, v := range orderFields(o) {
+		args = append(args, k, v)
+	}
+	res, err := restoreScript.Run(ctx, r.rdb, []string{orderKey(o.OrderID)}, args...).Text()
+	if err != nil {
+		return fmt.Errorf("redis: restore order %s: %w", o.OrderID, err)
+	}
+	switch {
+	case res == "created" && o.Status == StatusOpen:
+		err = r.rdb.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID}).Err()
+	case res == "closed":
+		err = r.rdb.ZRem(ctx, keyOpenOrders, o.OrderID).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redis: index restored order %s: %w", o.OrderID, err)
+	}
+	return nil
+}
+
 func (r *redisOrders) Get(ctx context.Context, orderID string) (Order, error) {
 	h, err := r.rdb.HGetAll(ctx, orderKey(orderID)).Result()
 	if err != nil {

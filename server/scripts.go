@@ -25,6 +25,10 @@ var (
 	leaveSrc    string
 	leaveScript = redis.NewScript(leaveSrc)
 
+	//go:embed lua/restore.lua
+	restoreSrc    string
+	restoreScript = redis.NewScript(restoreSrc)
+
 	//go:embed lua/reap.lua
 	reapSrc    string
 	reapScript = redis.NewScript(reapSrc)

@@ -202,3 +202,43 @@ func testPresence(t *testing.T, p Presence) {
 		t.Fatalf("users %d", n)
 	}
 }
+
+func TestRestoreNeverUndoesRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	cfg := Config{NodeID: "restore"}.withDefaults()
+	b := newRedisBackend(&cfg, srv.Client(t), false)
+	r := b.orders.(*redisOrders)
+	ctx := context.Background()
+
+	// Absent: written whole and indexed as open.
+	o := testOrder("r1", "u1")
+	if err := r.restore(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := r.Open(ctx); len(open) != 1 {
+		t.Fatalf("open after restore: %+v", open)
+	}
+	// Redis accepted it since; an outage copy still open must not reopen it.
+	if _, err := r.Accept(ctx, "r1", "d-redis"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.restore(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get(ctx, "r1"); got.Status != StatusAccepted || got.DriverID != "d-redis" {
+		t.Fatalf("restore undid Redis's accept: %+v", got)
+	}
+	// Open in Redis, accepted during the outage: the outage's state wins.
+	o2 := testOrder("r2", "u1")
+	_ = r.Create(ctx, o2)
+	o2.Status, o2.DriverID = StatusAccepted, "d-outage"
+	if err := r.restore(ctx, o2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get(ctx, "r2"); got.Status != StatusAccepted || got.DriverID != "d-outage" {
+		t.Fatalf("outage accept not written back: %+v", got)
+	}
+	if open, _ := r.Open(ctx); len(open) != 0 {
+		t.Fatalf("closed orders still indexed: %+v", open)
+	}
+}
