@@ -70,13 +70,17 @@ func newProgram(ctx context.Context, m tea.Model, in io.Reader, out io.Writer) *
 }
 
 // programError turns the program's end into Run's result: quitting and
-// being stopped by a signal (ctx ended) are both a normal exit.
+// being stopped by a signal are both a normal exit. A signal reaches the
+// program twice, through ctx (the command's signal.NotifyContext) and
+// through bubbletea's own handler (SIGINT), whichever comes first.
 func programError(ctx context.Context, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, tea.ErrProgramPanic):
 		return fmt.Errorf("monitor: the display crashed (terminal restored): %w", err)
+	case errors.Is(err, tea.ErrInterrupted):
+		return nil
 	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
 		return nil
 	}
