@@ -95,65 +95,12 @@ func (c *collector) Close() error {
 // fails: what could not be read is recorded in the snapshot.
 func (c *collector) Collect(ctx context.Context) Snapshot {
 	snap := Snapshot{Time: time.Now()}
-	var hbs []heartbeat
-	redisOK := false
-	if c.redis != nil {
-		// Empty lists rather than null in JSON, even when Redis is down.
-		snap.Redis = &RedisSnapshot{URL: c.redis.url, Channels: []Channel{},
-			Locks: Locks{Items: []lockctl.Lock{}}, Viewed: Viewed{Top: []ViewedOrder{}}}
-		pctx, cancel := context.WithTimeout(ctx, c.timeout)
-		err := recovered(func() error {
-			lat, err := c.redis.ping(pctx)
-			if err != nil {
-				return err
-			}
-			snap.Redis.LatencyMs = float64(lat.Microseconds()) / 1000
-			hbs, err = c.redis.heartbeats(pctx)
-			return err
-		})
-		cancel()
-		if err != nil {
-			snap.Redis.Error = err.Error()
-			c.log.Debug("redis unreachable", "url", c.redis.url, "err", err)
-		} else {
-			redisOK = true
-		}
-	}
+	hbs, redisOK := c.head(ctx, &snap)
+	urls, remembered, known := c.targets(hbs)
 
-	c.mu.Lock()
-	listed := map[string]bool{}
-	for _, h := range hbs {
-		listed[h.nodeID] = true
-		if h.hb != nil && h.hb.StatsURL != "" {
-			c.known[h.nodeID] = h.hb.StatsURL
-		}
-	}
-	// Nodes seen before that Redis does not list (it is down, or lost its
-	// data, or the node serves alone and has not rejoined) are read at
-	// their last stats URL: they may well be serving riders.
-	remembered := map[string]string{}
-	for id, u := range c.known {
-		if !listed[id] {
-			remembered[id] = u
-		}
-	}
-	known := maps.Clone(c.known)
-	c.mu.Unlock()
-
-	urls := slices.Clone(c.flagged)
-	for _, h := range hbs {
-		if h.hb != nil && h.hb.StatsURL != "" {
-			urls = append(urls, h.hb.StatsURL)
-		}
-	}
-	urls = append(urls, slices.Collect(maps.Values(remembered))...)
-	slices.Sort(urls)
-	urls = slices.Compact(urls)
-
-	var stats map[string]statsResult
-	var wg sync.WaitGroup
 	pctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	var wg sync.WaitGroup
 	if redisOK {
 		wg.Add(1)
 		// Ends with the Redis reads, at the latest at pctx's deadline.
@@ -164,26 +111,89 @@ func (c *collector) Collect(ctx context.Context) Snapshot {
 			}
 		}()
 	}
-	stats = fetchStats(pctx, c.http, urls)
+	stats := fetchStats(pctx, c.http, urls)
 	wg.Wait()
 
+	c.learn(stats, remembered, redisOK)
+	snap.Nodes = assembleNodes(hbs, c.flagged, remembered, known, stats)
+	return snap
+}
+
+// head is the first phase: PING, then the node registry and heartbeats.
+// It reports whether Redis answered.
+func (c *collector) head(ctx context.Context, snap *Snapshot) ([]heartbeat, bool) {
+	if c.redis == nil {
+		return nil, false
+	}
+	// Empty lists rather than null in JSON, even when Redis is down.
+	snap.Redis = &RedisSnapshot{URL: c.redis.url, Channels: []Channel{},
+		Locks: Locks{Items: []lockctl.Lock{}}, Viewed: Viewed{Top: []ViewedOrder{}}}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var hbs []heartbeat
+	err := recovered(func() error {
+		lat, err := c.redis.ping(ctx)
+		if err != nil {
+			return err
+		}
+		snap.Redis.LatencyMs = float64(lat.Microseconds()) / 1000
+		hbs, err = c.redis.heartbeats(ctx)
+		return err
+	})
+	if err != nil {
+		snap.Redis.Error = err.Error()
+		c.log.Debug("redis unreachable", "url", c.redis.url, "err", err)
+		return nil, false
+	}
+	return hbs, true
+}
+
+// targets returns the stats URLs to read: those given, those in the
+// heartbeats, and those of nodes seen before that Redis does not list (it
+// is down, or lost its data, or the node serves alone and has not
+// rejoined): they may well be serving riders. It also returns the latter
+// and every node known, by id.
+func (c *collector) targets(hbs []heartbeat) (urls []string, remembered, known map[string]string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	listed := map[string]bool{}
+	urls = slices.Clone(c.flagged)
+	for _, h := range hbs {
+		listed[h.nodeID] = true
+		if h.hb != nil && h.hb.StatsURL != "" {
+			c.known[h.nodeID] = h.hb.StatsURL
+			urls = append(urls, h.hb.StatsURL)
+		}
+	}
+	remembered = map[string]string{}
+	for id, u := range c.known {
+		if !listed[id] {
+			remembered[id] = u
+			urls = append(urls, u)
+		}
+	}
+	slices.Sort(urls)
+	return slices.Compact(urls), remembered, maps.Clone(c.known)
+}
+
+// learn remembers the nodes that answered, and forgets (here and in
+// remembered) those Redis does not list that did not answer: they left,
+// stopped or killed and reaped by the other nodes.
+func (c *collector) learn(stats map[string]statsResult, remembered map[string]string, redisOK bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for u, r := range stats {
 		if r.stats != nil {
 			c.known[r.stats.NodeID] = u
 		}
 	}
-	if redisOK {
-		// A node Redis does not list and that does not answer has left:
-		// stopped, or killed and reaped by the other nodes.
-		for id, u := range remembered {
-			if stats[u].err != nil && !slices.Contains(c.flagged, u) {
-				delete(c.known, id)
-				delete(remembered, id)
-			}
+	if !redisOK {
+		return // without Redis there is no telling who left
+	}
+	for id, u := range remembered {
+		if stats[u].err != nil && !slices.Contains(c.flagged, u) {
+			delete(c.known, id)
+			delete(remembered, id)
 		}
 	}
-	c.mu.Unlock()
-	snap.Nodes = assembleNodes(hbs, c.flagged, remembered, known, stats)
-	return snap
 }

@@ -324,3 +324,28 @@ func TestCollectorOnCluster(t *testing.T) {
 		t.Errorf("channels: %+v", r.Channels)
 	}
 }
+
+// TestCollectorFollowsNodesLeaving: a node that leaves the registry and no
+// longer answers is dropped; one that answers stays, listed or not (Redis
+// lost its data, say, and the node has not beaten yet).
+func TestCollectorFollowsNodesLeaving(t *testing.T) {
+	e := newTestEnv(t)
+	c := e.collector(t, Options{})
+	ctx := context.Background()
+	if snap := c.Collect(ctx); len(snap.Nodes) != 2 {
+		t.Fatalf("nodes %+v, want n1 and n2", snap.Nodes)
+	}
+	// What a graceful shutdown of n2 and a wiped registry look like.
+	if err := e.rdb.Del(ctx, server.RedisNodeKeyPrefix+"n2", server.RedisNodeKeyPrefix+"n1", server.RedisKeyNodes).Err(); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.Collect(ctx)
+	if n := nodeByID(t, snap, "n1"); !n.Up || n.Stats == nil {
+		t.Errorf("n1 still answers and should still be shown up: %+v", n)
+	}
+	for _, n := range snap.Nodes {
+		if n.NodeID == "n2" {
+			t.Errorf("n2 left the registry and does not answer; still shown: %+v", n)
+		}
+	}
+}

@@ -9,11 +9,13 @@
 // the Pub/Sub channels' subscribers, INFO and a PING round trip) and each
 // node's GET /ws/stats, found through the heartbeats or given as URLs.
 //
-// The files follow the program's parts: options.go and run.go start it;
-// collect.go, redis.go and nodes.go gather a Snapshot (snapshot.go);
-// history.go turns successive snapshots into rates and sparklines; model.go,
+// The files follow the program's parts: options.go and run.go start it
+// (Run is the one entry point); collect.go, redis.go and nodes.go gather a
+// Snapshot (snapshot.go, also the --once --json document); history.go
+// turns successive snapshots into rates, sparkline.go draws them; model.go,
 // keys.go and effects.go are the bubbletea model, its keys and its I/O
-// commands; view*.go and table.go draw it; report.go prints --once.
+// commands; view.go and view_*.go draw the screen with table.go, styles.go
+// and format.go; report.go prints --once as text.
 //
 // What it must never do:
 //   - block the UI goroutine on I/O: every fetch and every lock clear runs as
