@@ -33,6 +33,7 @@ func newRootCmd() *cobra.Command {
 		newTokenCmd(),
 		newLockCmd(),
 		newBenchCmd(),
+		newMonitorCmd(),
 	)
 	return root
 }
