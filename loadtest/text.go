@@ -230,6 +230,12 @@ func sloMeasured(s SLOResult) string {
 	if s.Note != "" {
 		return s.Note
 	}
+	switch s.Unit {
+	case "B":
+		return bytesIEC(s.Measured)
+	case "ms", "µs", "%":
+		return strconv.FormatFloat(s.Measured, 'f', 3, 64) + " " + s.Unit
+	}
 	return strconv.FormatFloat(s.Measured, 'f', -1, 64) + " " + s.Unit
 }
 

@@ -130,12 +130,14 @@ for r in $rows; do
     ;;
   5)
     best=0
-    for rate in 20 40 60 80; do
+    # 1,000 drivers, so that one order's fan-out alone stays well inside
+    # the 50 ms; the rate climbs until p99 passes 50 ms or frames are lost.
+    for rate in 25 50 75 100 150; do
       start_nodes 1 memory
-      row "5-$rate" "sustained fan-out, one node: 5,000 drivers at $rate orders/s" fanout "${targets[@]}" \
-        --drivers 5000 --rate "$rate" --duration 10s --slo 'p99<=50ms,loss=0' || true
+      row "5-$rate" "sustained fan-out, one node: 1,000 drivers at $rate orders/s" fanout "${targets[@]}" \
+        --drivers 1000 --rate "$rate" --duration 10s --slo 'p99<=50ms,loss=0' || true
       if grep -q "BREACHED" "$out/row5-$rate.txt"; then break; fi
-      best=$((rate * 5000))
+      best=$((rate * 1000))
     done
     echo "Highest sustained fan-out with p99 ≤ 50 ms and no loss: $best deliveries/s." >>"$report"
     echo >>"$report"
@@ -144,7 +146,7 @@ for r in $rows; do
     start_redis
     start_nodes 2 redis
     row 6 "accept: 1,000 accepts/s (100 orders/s raced by 10 drivers), two nodes on Redis" accept "${targets[@]}" \
-      --drivers 1000 --rate 100 --racers 10 --duration 20s --orders-via all --slo 'accept_p99<=5ms,bad_orders=0'
+      --drivers 100 --rate 100 --racers 10 --duration 20s --orders-via all --slo 'accept_p99<=5ms,bad_orders=0'
     ;;
   7)
     start_redis

@@ -59,14 +59,16 @@ func (s *Server) backend() *backend {
 	return s.mem
 }
 
-// check looks at an error from b. When b is Redis and Redis is unreachable,
-// the node degrades to memory mode and the error becomes ErrDegraded, which
-// clients may retry. Domain errors pass through.
+// check looks at an error from b. When b is Redis and the error says Redis
+// could not serve, the error becomes ErrDegraded, which clients may retry,
+// and the node degrades to memory mode if Redis also fails a PING: one slow
+// reply on a busy machine must not split the node from the cluster. Domain
+// errors pass through.
 func (s *Server) check(b *backend, err error) error {
 	if err == nil || s.link == nil || b != s.link.redis || !redisDown(err) {
 		return err
 	}
-	s.link.degrade(err)
+	s.link.confirmDown(err)
 	return fmt.Errorf("%w: %v", ErrDegraded, err)
 }
 

@@ -103,6 +103,21 @@ func (l *redisLink) isDegraded() bool {
 	return l.degraded
 }
 
+// confirmDown degrades the node when Redis, after failing a call with err,
+// also fails a PING.
+func (l *redisLink) confirmDown(err error) {
+	if l.isDegraded() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.s.cfg.RedisTimeout)
+	defer cancel()
+	if perr := l.rdb.Ping(ctx).Err(); perr == nil {
+		l.s.log.Warn("redis call failed but redis answers: staying in redis mode", "err", err)
+		return
+	}
+	l.degrade(err)
+}
+
 // degrade switches the node to its memory backend. The node keeps serving
 // its own clients; the recovery loop brings it back.
 func (l *redisLink) degrade(err error) {
