@@ -217,3 +217,24 @@ func TestLockHeldByAnotherRefusesAccept(t *testing.T) {
 		t.Fatalf("repeated accept by the winner: %d", code)
 	}
 }
+
+func TestViewsPerConnectionAreBounded(t *testing.T) {
+	h := startHub(t, Config{MsgRate: 10000, MsgBurst: 10000, HTTPRate: 10000, HTTPBurst: 10000})
+	d := mustDial(t, h.wsURL("/ws/driver/d1"))
+	d.next(t, TypeConnected, nil)
+	var last string
+	for range maxViewsPerConn + 1 {
+		last = h.createOrder(t, "u1").OrderID
+		d.send(t, TypeViewOrder, map[string]string{"order_id": last})
+	}
+	var e ErrorMessage
+	d.next(t, TypeError, &e)
+	if e.Code != "too_many_views" {
+		t.Fatalf("error %+v, want too_many_views", e)
+	}
+	var got Order
+	h.request(t, "GET", "/orders/"+last, "", nil, &got)
+	if got.Viewers == nil || *got.Viewers != 0 {
+		t.Fatalf("the view past the bound was recorded: %v", got.Viewers)
+	}
+}

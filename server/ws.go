@@ -3,12 +3,17 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 )
+
+// maxViewsPerConn bounds the orders one connection views at once, and so
+// the memory a client can make the node hold for it.
+const maxViewsPerConn = 100
 
 // handleFeed serves GET /ws/driver/{driver_id} and GET /ws/user/{user_id}.
 // The handler's goroutine is the connection's reader and owns it: it returns
@@ -133,6 +138,10 @@ func (s *Server) handleDriverFrame(c *client, in inbound) {
 	defer cancel()
 	switch in.Type {
 	case TypeViewOrder:
+		if _, ok := c.viewing[in.OrderID]; !ok && len(c.viewing) >= maxViewsPerConn {
+			c.send(encodeFrame(TypeError, ErrorMessage{Code: "too_many_views", Reason: fmt.Sprintf("a connection may view at most %d orders at once; unview some first", maxViewsPerConn), Type: in.Type}))
+			return
+		}
 		if err := s.viewOrder(ctx, in.OrderID, c.id); err != nil {
 			code, reason := frameErrorFor(err)
 			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
