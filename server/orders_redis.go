@@ -158,7 +158,11 @@ func (r *redisOrders) Accept(ctx context.Context, orderID, driverID string) (Ord
 	}
 	// Only the winner gets here, so the index is trimmed once.
 	_ = r.rdb.ZRem(ctx, keyOpenOrders, orderID).Err()
-	return r.Get(ctx, orderID)
+	h := make(map[string]string, (len(res)-1)/2)
+	for i := 1; i+1 < len(res); i += 2 {
+		h[res[i]] = res[i+1]
+	}
+	return orderFromHash(h)
 }
 
 func (r *redisOrders) Cancel(ctx context.Context, orderID, userID string) (Order, error) {
