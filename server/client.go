@@ -12,10 +12,11 @@ import (
 
 // client is one WebSocket connection on this node.
 //
-// An idle client owns exactly one goroutine: the HTTP handler that reads its
-// frames. A writer goroutine exists only while frames wait in its queue, and
-// the keepalive ping runs from a timer. This keeps the memory of an idle
-// driver small, which is what lets one node hold tens of thousands.
+// An idle client owns exactly one goroutine, started by the handler: the
+// reader (serveClient), parked on a small stack. A writer goroutine exists
+// only while frames wait in its queue, and the keepalive ping runs from a
+// timer. This keeps the memory of an idle driver small, which is what lets
+// one node hold tens of thousands.
 type client struct {
 	role Role
 	id   string

@@ -15,10 +15,9 @@ import (
 // the memory a client can make the node hold for it.
 const maxViewsPerConn = 100
 
-// handleFeed serves GET /ws/driver/{driver_id} and GET /ws/user/{user_id}.
-// The handler's goroutine is the connection's reader and owns it: it returns
-// when the connection closes, after the connection has left presence and the
-// viewers of every order it viewed.
+// handleFeed serves GET /ws/driver/{driver_id} and GET /ws/user/{user_id}:
+// it checks the request, upgrades it, registers the connection and hands it
+// to serveClient.
 func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue(param)
@@ -48,7 +47,9 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			return
 		}
 		conn.SetReadLimit(s.cfg.ReadLimit)
-		ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		// The connection outlives the request: its context keeps nothing of
+		// the request's, so the request can be collected.
+		ctx, cancel := context.WithCancel(context.Background())
 		c := &client{
 			role:    role,
 			id:      id,
@@ -66,41 +67,53 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			cancel()
 			return
 		}
-		defer s.hub.wg.Done()
-		defer s.disconnect(c)
-
-		if first {
-			b := s.backend()
-			if err := s.check(b, b.presence.Join(ctx, role, id)); err != nil {
-				s.log.Warn("presence join", "role", role, "id", id, "err", err)
-			}
-		}
-		hello := ConnectedMessage{NodeID: s.cfg.NodeID, Role: role, ID: id}
-		if role == RoleDriver {
-			b := s.backend()
-			open, err := b.orders.Open(ctx)
-			if err = s.check(b, err); errors.Is(err, ErrDegraded) {
-				b = s.backend()
-				open, err = b.orders.Open(ctx)
-			}
-			if err != nil {
-				// A driver must be able to tell "no open orders" from "could
-				// not load them": it gets no connected frame and reconnects.
-				s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
-				// The close handshake reads the peer's answer itself.
-				c.close(websocket.StatusTryAgainLater, "could not load open orders; reconnect")
-				return
-			}
-			if open == nil {
-				open = []Order{}
-			}
-			hello.OpenOrders = &open
-			c.viewing = make(map[string]struct{})
-		}
-		c.open(encodeFrame(TypeConnected, hello))
-		c.startPing()
-		s.readLoop(c)
+		// The connection is served on a goroutine of its own and the
+		// handler returns: the HTTP server's goroutine, with the stack it
+		// grew parsing the request, ends, and a fresh, small one waits
+		// for the client's frames. That is most of an idle driver's memory.
+		go s.serveClient(c, first)
 	}
+}
+
+// serveClient sends the client's first frame, then reads its frames until the
+// connection ends, and cleans up after it. It owns the count of hub.wg that
+// register took, and exits when the connection closes.
+func (s *Server) serveClient(c *client, first bool) {
+	defer s.hub.wg.Done()
+	defer s.disconnect(c)
+	ctx, role, id := c.ctx, c.role, c.id
+
+	if first {
+		b := s.backend()
+		if err := s.check(b, b.presence.Join(ctx, role, id)); err != nil {
+			s.log.Warn("presence join", "role", role, "id", id, "err", err)
+		}
+	}
+	hello := ConnectedMessage{NodeID: s.cfg.NodeID, Role: role, ID: id}
+	if role == RoleDriver {
+		b := s.backend()
+		open, err := b.orders.Open(ctx)
+		if err = s.check(b, err); errors.Is(err, ErrDegraded) {
+			b = s.backend()
+			open, err = b.orders.Open(ctx)
+		}
+		if err != nil {
+			// A driver must be able to tell "no open orders" from "could
+			// not load them": it gets no connected frame and reconnects.
+			s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
+			// The close handshake reads the peer's answer itself.
+			c.close(websocket.StatusTryAgainLater, "could not load open orders; reconnect")
+			return
+		}
+		if open == nil {
+			open = []Order{}
+		}
+		hello.OpenOrders = &open
+		c.viewing = make(map[string]struct{})
+	}
+	c.open(encodeFrame(TypeConnected, hello))
+	c.startPing()
+	s.readLoop(c)
 }
 
 // readLoop handles the client's frames until the connection ends.
