@@ -20,6 +20,7 @@ func newRootCmd() *cobra.Command {
   taxi monitor   live terminal view of a running cluster
   taxi lock      inspect and clear order locks during an incident
   taxi token     mint a JWT for a driver or rider
+  taxi feed      open a driver's or rider's feed and print its frames
   taxi version   print version information`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -34,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		newLockCmd(),
 		newBenchCmd(),
 		newMonitorCmd(),
+		newFeedCmd(),
 	)
 	return root
 }
