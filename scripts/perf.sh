@@ -152,7 +152,7 @@ for r in $rows; do
     start_redis
     start_nodes 6 redis
     row 7 "100,000 drivers over 6 nodes on one Redis, held 60 s" fanout "${targets[@]}" \
-      --procs 6 --drivers 100000 --users 10 --connect-rate 4000 --rate 1 --duration 60s \
+      --procs 6 --drivers 100000 --users 10 --connect-rate 4000 --rate 0.2 --duration 60s \
       --source-ips 127.0.0.1-127.0.0.20 --slo 'connections>=100000,dropped=0,loss=0'
     ;;
   esac
