@@ -69,17 +69,24 @@ func BenchmarkFanout(b *testing.B) {
 			received.Store(0)
 			b.ReportAllocs()
 			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				h.deliver(ChannelDrivers, frame)
-				// Keep at most 64 frames in flight per connection.
-				for int64(i+1)*int64(n)-received.Load() > 64*int64(n) {
+			// Every wait below is bounded: a lost frame fails the benchmark
+			// instead of hanging it.
+			deadline := time.Now().Add(time.Minute)
+			waitUntil := func(done func() bool) {
+				for !done() {
+					if time.Now().After(deadline) {
+						b.Fatalf("deliveries stalled at %d", received.Load())
+					}
 					time.Sleep(50 * time.Microsecond)
 				}
 			}
-			want := int64(b.N) * int64(n)
-			for received.Load() < want {
-				time.Sleep(100 * time.Microsecond)
+			for i := 0; i < b.N; i++ {
+				h.deliver(ChannelDrivers, frame)
+				// Keep at most 64 frames in flight per connection.
+				waitUntil(func() bool { return int64(i+1)*int64(n)-received.Load() <= 64*int64(n) })
 			}
+			want := int64(b.N) * int64(n)
+			waitUntil(func() bool { return received.Load() >= want })
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(want), "ns/delivery")
 		})
