@@ -38,7 +38,7 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, "at_capacity", "this node holds its maximum of connections; connect to another")
 			return
 		}
-		conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 			OriginPatterns:  s.cfg.OriginPatterns,
 			CompressionMode: websocket.CompressionDisabled,
 		})
