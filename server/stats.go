@@ -24,6 +24,7 @@ type Stats struct {
 
 	RSSBytes         int64   `json:"rss_bytes"`
 	HeapBytes        int64   `json:"heap_bytes"`
+	StackBytes       int64   `json:"stack_bytes"`
 	Goroutines       int     `json:"goroutines"`
 	CPUSeconds       float64 `json:"cpu_seconds"`
 	CPUUserSeconds   float64 `json:"cpu_user_seconds"`
@@ -95,6 +96,7 @@ func (s *Server) stats(_ context.Context) Stats {
 		Redis:            s.redisStats(),
 		RSSBytes:         rssBytes(),
 		HeapBytes:        int64(ms.HeapAlloc),
+		StackBytes:       int64(ms.StackInuse),
 		Goroutines:       runtime.NumGoroutine(),
 		CPUUserSeconds:   user,
 		CPUSystemSeconds: sys,

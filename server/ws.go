@@ -67,22 +67,27 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			cancel()
 			return
 		}
-		// The connection is served on a goroutine of its own and the
-		// handler returns: the HTTP server's goroutine, with the stack it
-		// grew parsing the request, ends, and a fresh, small one waits
-		// for the client's frames. That is most of an idle driver's memory.
-		go s.serveClient(c, first)
+		if !s.greet(c, first) {
+			s.disconnect(c)
+			s.hub.wg.Done()
+			return
+		}
+		// The connection's frames are read on a goroutine of its own and
+		// the handler returns: the HTTP server's goroutine, with the stack
+		// it grew parsing the request and encoding the first frame, ends,
+		// and the request can be collected. A fresh goroutine parked in a
+		// read needs only a small stack: most of an idle driver's memory
+		// was that stack and the request.
+		go s.serveClient(c)
 	}
 }
 
-// serveClient sends the client's first frame, then reads its frames until the
-// connection ends, and cleans up after it. It owns the count of hub.wg that
-// register took, and exits when the connection closes.
-func (s *Server) serveClient(c *client, first bool) {
-	defer s.hub.wg.Done()
-	defer s.disconnect(c)
+// greet records the connection's presence and sends its first frame. It
+// reports false when the connection was closed because the open orders
+// could not be loaded: a driver must be able to tell "no open orders" from
+// "could not load them", so it gets no connected frame and reconnects.
+func (s *Server) greet(c *client, first bool) bool {
 	ctx, role, id := c.ctx, c.role, c.id
-
 	if first {
 		b := s.backend()
 		if err := s.check(b, b.presence.Join(ctx, role, id)); err != nil {
@@ -98,12 +103,10 @@ func (s *Server) serveClient(c *client, first bool) {
 			open, err = b.orders.Open(ctx)
 		}
 		if err != nil {
-			// A driver must be able to tell "no open orders" from "could
-			// not load them": it gets no connected frame and reconnects.
 			s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
 			// The close handshake reads the peer's answer itself.
 			c.close(websocket.StatusTryAgainLater, "could not load open orders; reconnect")
-			return
+			return false
 		}
 		if open == nil {
 			open = []Order{}
@@ -113,6 +116,14 @@ func (s *Server) serveClient(c *client, first bool) {
 	}
 	c.open(encodeFrame(TypeConnected, hello))
 	c.startPing()
+	return true
+}
+
+// serveClient reads the client's frames until the connection ends, then
+// cleans up after it. It owns the count of hub.wg that register took.
+func (s *Server) serveClient(c *client) {
+	defer s.hub.wg.Done()
+	defer s.disconnect(c)
 	s.readLoop(c)
 }
 
