@@ -21,6 +21,7 @@ type client struct {
 	role Role
 	id   string
 	conn *websocket.Conn
+	cork *corkWriter // the socket side of conn's writes
 	hub  *hub
 
 	// ctx ends when the connection is closed for any reason; every read,
@@ -138,12 +139,27 @@ func (c *client) writeLoop() {
 // no deadline, because a deadline costs a timer and a registration on every
 // write; the hub's write watchdog enforces WriteTimeout instead, from
 // writeStart.
+//
+// A batch of several frames is corked: the frames leave in one system call,
+// which is what lets a connection that fell behind catch up cheaply.
 func (c *client) writeBatch(batch [][]byte) error {
 	c.writeStart.Store(time.Now().UnixNano())
 	defer c.writeStart.Store(0)
+	corked := len(batch) > 1 && c.cork != nil
+	if corked {
+		c.cork.hold()
+	}
 	for i, frame := range batch {
 		if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
+			if corked {
+				_ = c.cork.release()
+			}
 			c.hub.counters.framesSent.Add(int64(i))
+			return err
+		}
+	}
+	if corked {
+		if err := c.cork.release(); err != nil {
 			return err
 		}
 	}

@@ -78,3 +78,52 @@ func TestFrameSentWithTheHandshakeIsKept(t *testing.T) {
 	}
 	t.Fatal("the frame sent with the handshake got no answer")
 }
+
+// countingConn counts the writes that reach the socket.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
+}
+
+func TestCorkWriterSendsABatchInOneWrite(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		data, _ := io.ReadAll(b)
+		got <- data
+	}()
+	cc := &countingConn{Conn: a}
+	w := &corkWriter{conn: cc}
+
+	w.hold()
+	for _, s := range []string{"one,", "two,", "three;"} {
+		if _, err := w.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cc.writes != 0 {
+		t.Fatalf("%d writes reached the socket while corked", cc.writes)
+	}
+	if err := w.release(); err != nil {
+		t.Fatal(err)
+	}
+	if cc.writes != 1 {
+		t.Fatalf("a batch of three took %d writes, want 1", cc.writes)
+	}
+	if _, err := w.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	if cc.writes != 2 {
+		t.Fatalf("uncorked write did not go straight through (%d writes)", cc.writes)
+	}
+	a.Close()
+	if data := <-got; string(data) != "one,two,three;after" {
+		t.Fatalf("socket got %q", data)
+	}
+}

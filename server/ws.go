@@ -38,7 +38,8 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, "at_capacity", "this node holds its maximum of connections; connect to another")
 			return
 		}
-		conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+		sb := &smallBuffers{ResponseWriter: w}
+		conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 			OriginPatterns:  s.cfg.OriginPatterns,
 			CompressionMode: websocket.CompressionDisabled,
 		})
@@ -54,6 +55,7 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			role:    role,
 			id:      id,
 			conn:    conn,
+			cork:    sb.cork,
 			hub:     s.hub,
 			ctx:     ctx,
 			cancel:  cancel,
