@@ -15,26 +15,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/taxi-hub/taxi/internal/eventually"
 	"github.com/taxi-hub/taxi/internal/redistest"
 	"github.com/taxi-hub/taxi/server"
 )
-
-// checkFor polls fn until it returns nil or total has passed, then fails
-// the test with fn's last error: tests wait on conditions, never on sleeps.
-func checkFor(t testing.TB, total time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %v", total, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // hubNode is a real taxi hub on a loopback port, in Redis mode.
 type hubNode struct {
@@ -176,7 +160,7 @@ func newTestEnv(t testing.TB) *testEnv {
 	e := &testEnv{redis: rs, rdb: rs.Client(t)}
 	e.hub = startHub(t, rs.URL(), "n1")
 	ctx := context.Background()
-	checkFor(t, 10*time.Second, func() error {
+	eventually.Check(t, 10*time.Second, func() error {
 		n, err := e.rdb.PubSubNumSub(ctx, channelDrivers).Result()
 		if err != nil || n[channelDrivers] != 1 {
 			return fmt.Errorf("hub not subscribed yet: %v %v", n, err)
@@ -188,7 +172,7 @@ func newTestEnv(t testing.TB) *testEnv {
 		e.drivers = append(e.drivers, dial(t, fmt.Sprintf("%s/ws/driver/d%d", ws, i)))
 	}
 	e.rider = dial(t, ws+"/ws/user/u1")
-	checkFor(t, 10*time.Second, func() error {
+	eventually.Check(t, 10*time.Second, func() error {
 		d, _ := e.rdb.SCard(ctx, keyActiveDrivers).Result()
 		u, _ := e.rdb.SCard(ctx, keyActiveUsers).Result()
 		if d != 3 || u != 1 {
@@ -252,7 +236,7 @@ func (e *testEnv) createOrder(t testing.TB) {
 
 func (e *testEnv) settle(t testing.TB) {
 	t.Helper()
-	checkFor(t, 10*time.Second, func() error {
+	eventually.Check(t, 10*time.Second, func() error {
 		received := 0
 		for i, d := range e.drivers {
 			n, total := d.count(server.TypeNewOrder)

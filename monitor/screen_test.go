@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/taxi-hub/taxi/internal/eventually"
 )
 
 // screenSize is the terminal the golden screens are drawn for.
@@ -98,7 +99,7 @@ func TestScreenRedisDown(t *testing.T) {
 	s.tm.Type("2")
 	s.waitFor(t, "NODE ")
 	e.redis.Kill()
-	checkFor(t, 10*time.Second, func() error {
+	eventually.Check(t, 10*time.Second, func() error {
 		if st := e.hub.stats(t); st.Mode != "memory" {
 			return fmt.Errorf("hub still in %s mode", st.Mode)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,24 +16,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/taxi-hub/taxi/internal/eventually"
 )
 
-// checkFor polls fn until it returns nil or total has passed, then fails the
-// test with fn's last error. Tests wait on conditions this way, never on
-// sleeps.
+// checkFor waits for fn to hold, polling every every; see eventually.
 func checkFor(t testing.TB, total, every time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %v", total, err)
-		}
-		time.Sleep(every)
-	}
+	eventually.CheckEvery(t, total, every, fn)
 }
 
 // testHub is a node served over a real HTTP server on a loopback port.
@@ -43,6 +33,12 @@ type testHub struct {
 }
 
 func startHub(t testing.TB, cfg Config) *testHub {
+	t.Helper()
+	return startHubOn(t, cfg, nil)
+}
+
+// startHubOn is startHub with the listener wrapped by wrap, when not nil.
+func startHubOn(t testing.TB, cfg Config, wrap func(net.Listener) net.Listener) *testHub {
 	t.Helper()
 	if cfg.AuthSecret == "" {
 		cfg.Insecure = true
@@ -58,7 +54,11 @@ func startHub(t testing.TB, cfg Config) *testHub {
 	if err := s.Start(ctx); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	ts := httptest.NewServer(s.Handler())
+	ts := httptest.NewUnstartedServer(s.Handler())
+	if wrap != nil {
+		ts.Listener = wrap(ts.Listener)
+	}
+	ts.Start()
 	t.Cleanup(func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()

@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +17,8 @@ import (
 // client that stops reading fills it after a few frames instead of megabytes.
 type smallBufListener struct{ net.Listener }
 
+func smallBuffer(l net.Listener) net.Listener { return smallBufListener{l} }
+
 func (l smallBufListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if tc, ok := c.(*net.TCPConn); ok {
@@ -28,22 +28,8 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 }
 
 func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
-	s, err := New(Config{Insecure: true, NodeID: "slow-test", SendQueue: 64, WriteTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(s.Handler())
-	ts.Listener = smallBufListener{ts.Listener}
-	ts.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		ts.Close()
-	})
-	h := &testHub{Server: s, URL: ts.URL, http: ts}
+	h := startHubOn(t, Config{NodeID: "slow-test", SendQueue: 64, WriteTimeout: time.Minute}, smallBuffer)
+	s := h.Server
 
 	// The slow driver's socket takes little and it never reads.
 	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
@@ -103,25 +89,8 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 }
 
 func TestStuckWriterIsClosedByTheWatchdog(t *testing.T) {
-	s, err := New(Config{Insecure: true, NodeID: "watchdog", SendQueue: 1 << 20, WriteTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(s.Handler())
-	ts.Listener = smallBufListener{ts.Listener}
-	ts.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-		ts.Close()
-	})
-	h := &testHub{Server: s, URL: ts.URL, http: ts}
+	h := startHubOn(t, Config{NodeID: "watchdog", SendQueue: 1 << 20, WriteTimeout: 300 * time.Millisecond}, smallBuffer)
+	s := h.Server
 	conn, _, err := websocket.Dial(t.Context(), h.wsURL("/ws/driver/stuck"), nil)
 	if err != nil {
 		t.Fatal(err)

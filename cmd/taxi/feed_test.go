@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taxi-hub/taxi/internal/eventually"
 	"github.com/taxi-hub/taxi/server"
 )
 
@@ -51,7 +52,7 @@ func TestFeedPrintsFramesAndSendsLines(t *testing.T) {
 		done <- feedRun(ctx, &feedOptions{url: ts.URL, role: server.RoleDriver, id: "d42", secret: "a-secret-of-16-bytes!",
 			in: strings.NewReader(`{"type":"view_order","message":{"order_id":"nope"}}` + "\n"), out: out})
 	}()
-	waitFor(t, 10*time.Second, func() error {
+	eventually.Check(t, 10*time.Second, func() error {
 		if !strings.Contains(out.String(), `"type":"error"`) {
 			return fmt.Errorf("output so far: %q", out.String())
 		}

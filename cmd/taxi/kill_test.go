@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/taxi-hub/taxi/internal/eventually"
 	"github.com/taxi-hub/taxi/internal/redistest"
 	"github.com/taxi-hub/taxi/server"
 )
@@ -34,21 +35,6 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitFor(t *testing.T, total time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %v", total, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // A node killed with SIGKILL says no goodbye; the surviving node must remove
@@ -84,7 +70,7 @@ func TestKilledNodeLeavesNoGhost(t *testing.T) {
 	})
 
 	base := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, 15*time.Second, func() error {
+	eventually.Check(t, 15*time.Second, func() error {
 		resp, err := http.Get("http://" + base + "/readyz")
 		if err != nil {
 			return err
@@ -100,7 +86,7 @@ func TestKilledNodeLeavesNoGhost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.CloseNow()
-	waitFor(t, 10*time.Second, func() error {
+	eventually.Check(t, 10*time.Second, func() error {
 		if ok, _ := rdb.SIsMember(ctx, "active_drivers", "ghost-d1").Result(); !ok {
 			return fmt.Errorf("driver not present yet")
 		}
@@ -111,7 +97,7 @@ func TestKilledNodeLeavesNoGhost(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = victim.Wait()
-	waitFor(t, 30*time.Second, func() error {
+	eventually.Check(t, 30*time.Second, func() error {
 		if ok, _ := rdb.SIsMember(ctx, "active_drivers", "ghost-d1").Result(); ok {
 			return fmt.Errorf("ghost-d1 still in active_drivers")
 		}
