@@ -21,7 +21,7 @@ type client struct {
 	role Role
 	id   string
 	conn *websocket.Conn
-	cork *corkWriter // the socket side of conn's writes
+	sock *sockWriter // conn's socket, for data frames framed by the hub
 	hub  *hub
 
 	// ctx ends when the connection is closed for any reason; every read,
@@ -49,10 +49,13 @@ type client struct {
 	writeStart atomic.Int64
 }
 
-// send queues frame for this client without blocking. It reports false when
-// the client is closed or fell too far behind; in the latter case the client
-// is disconnected as a slow consumer.
-func (c *client) send(frame []byte) bool {
+// send queues one JSON frame for this client.
+func (c *client) send(msg []byte) bool { return c.queueWire(wireFrame(msg)) }
+
+// queueWire queues a framed message (see wireFrame) without blocking. It
+// reports false when the client is closed or fell too far behind; in the
+// latter case the client is disconnected as a slow consumer.
+func (c *client) queueWire(frame []byte) bool {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -82,7 +85,8 @@ func (c *client) startWriterLocked() {
 // open puts first at the head of the queue and lets the writer run. A client
 // is registered held, so that frames fanned out while its first frame is
 // being built wait behind it instead of being lost or overtaking it.
-func (c *client) open(first []byte) {
+func (c *client) open(msg []byte) {
+	first := wireFrame(msg)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.held = false
@@ -135,33 +139,14 @@ func (c *client) writeLoop() {
 	}
 }
 
-// writeBatch writes frames in order. It passes the library a context with
-// no deadline, because a deadline costs a timer and a registration on every
-// write; the hub's write watchdog enforces WriteTimeout instead, from
-// writeStart.
-//
-// A batch of several frames is corked: the frames leave in one system call,
-// which is what lets a connection that fell behind catch up cheaply.
+// writeBatch writes frames in order, all of a batch in one system call. It
+// sets no deadline: the hub's write watchdog enforces WriteTimeout from
+// writeStart, which costs nothing per write.
 func (c *client) writeBatch(batch [][]byte) error {
 	c.writeStart.Store(time.Now().UnixNano())
 	defer c.writeStart.Store(0)
-	corked := len(batch) > 1 && c.cork != nil
-	if corked {
-		c.cork.hold()
-	}
-	for i, frame := range batch {
-		if err := c.conn.Write(context.Background(), websocket.MessageText, frame); err != nil {
-			if corked {
-				_ = c.cork.release()
-			}
-			c.hub.counters.framesSent.Add(int64(i))
-			return err
-		}
-	}
-	if corked {
-		if err := c.cork.release(); err != nil {
-			return err
-		}
+	if err := c.sock.writeFrames(batch); err != nil {
+		return err
 	}
 	c.hub.counters.framesSent.Add(int64(len(batch)))
 	return nil

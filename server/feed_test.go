@@ -258,3 +258,23 @@ func TestClosedOrdersLoseTheirViewers(t *testing.T) {
 		t.Fatalf("rider got %s, want order_cancelled", env.Type)
 	}
 }
+
+// A connected frame past 64 KiB takes the longest length form of a
+// WebSocket frame; a real client must read it whole.
+func TestLargeConnectedFrame(t *testing.T) {
+	h := startHub(t, Config{})
+	for i := range 500 {
+		if err := h.backend().orders.Create(t.Context(), testOrder(fmt.Sprintf("bulk-%03d", i), "u1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := mustDial(t, h.wsURL("/ws/driver/d1"))
+	var hello ConnectedMessage
+	d.next(t, TypeConnected, &hello)
+	if hello.OpenOrders == nil || len(*hello.OpenOrders) != 500 {
+		t.Fatalf("connected frame carried %v orders, want 500", hello.OpenOrders)
+	}
+	if n := len(wireFrame(encodeFrame(TypeConnected, hello))); n <= 1<<16 {
+		t.Fatalf("frame of %d bytes does not exercise the 64-bit length", n)
+	}
+}

@@ -149,3 +149,21 @@ func decodeInbound(data []byte) (inbound, *frameError) {
 	}
 	return inbound{Type: typ, OrderID: *msg.OrderID}, nil
 }
+
+// wireFrame puts payload in a WebSocket text frame as a server sends it
+// (final, unmasked), ready for the socket. A fan-out frames once and writes
+// the same bytes to every connection.
+func wireFrame(payload []byte) []byte {
+	n := len(payload)
+	var hdr []byte
+	switch {
+	case n < 126:
+		hdr = []byte{0x81, byte(n)}
+	case n <= 0xFFFF:
+		hdr = []byte{0x81, 126, byte(n >> 8), byte(n)}
+	default:
+		hdr = []byte{0x81, 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+	}
+	out := make([]byte, 0, len(hdr)+n)
+	return append(append(out, hdr...), payload...)
+}

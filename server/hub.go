@@ -151,13 +151,14 @@ func (h *hub) deliver(ch Channel, frame []byte) {
 // broadcastDrivers queues frame to every local driver. Queueing is a short
 // critical section per connection; the writes themselves happen on the
 // connections' own writer goroutines, spread over every core.
-func (h *hub) broadcastDrivers(frame []byte) int {
+func (h *hub) broadcastDrivers(msg []byte) int {
+	frame := wireFrame(msg)
 	n := 0
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.RLock()
 		for _, c := range s.drivers {
-			if c.send(frame) {
+			if c.queueWire(frame) {
 				n++
 			}
 		}
@@ -166,13 +167,17 @@ func (h *hub) broadcastDrivers(frame []byte) int {
 	return n
 }
 
-// sendTo queues frame to every local connection of one id.
-func (h *hub) sendTo(role Role, id string, frame []byte) int {
+// sendTo queues msg to every local connection of one id.
+func (h *hub) sendTo(role Role, id string, msg []byte) int {
 	s := h.shardFor(role, id)
 	n := 0
+	var frame []byte
 	s.mu.RLock()
 	for _, c := range s.byID[idKey(role, id)] {
-		if c.send(frame) {
+		if frame == nil {
+			frame = wireFrame(msg)
+		}
+		if c.queueWire(frame) {
 			n++
 		}
 	}

@@ -11,9 +11,9 @@ import (
 )
 
 // Buffer sizes of an upgraded connection. Inbound frames are small (a few
-// hundred bytes at most, see ReadLimit), and an outbound frame larger than
-// the write buffer goes to the socket directly; the HTTP server's 4 KiB
-// buffers would be most of an idle connection's memory.
+// hundred bytes at most, see ReadLimit), and the library writes only control
+// frames (data frames go through sockWriter.writeFrames); the HTTP server's
+// 4 KiB buffers would be most of an idle connection's memory.
 const (
 	connReadBuffer  = 512
 	connWriteBuffer = 1024
@@ -21,11 +21,11 @@ const (
 
 // smallBuffers hands the WebSocket library a hijacked connection with
 // smaller buffers than the HTTP server's, keeping any bytes the client sent
-// after its handshake, and writing through a corkWriter, which Hijack leaves
-// in cork for the connection's writer.
+// after its handshake, and writing through a sockWriter, which Hijack leaves
+// in sock for the hub's writer.
 type smallBuffers struct {
 	http.ResponseWriter
-	cork *corkWriter
+	sock *sockWriter
 }
 
 func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -49,55 +49,36 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, fmt.Errorf("keep pending bytes: %w", err)
 		}
 	}
-	w.cork = &corkWriter{conn: conn}
-	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.cork, connWriteBuffer)), nil
+	w.sock = &sockWriter{conn: conn}
+	return conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.sock, connWriteBuffer)), nil
 }
 
-// corkWriter sits between a connection's write buffer and its socket. The
-// WebSocket library flushes after every message; while corked, those
-// flushes collect here, so a writer that drains several queued frames sends
-// them in one system call. Uncorked, it writes straight through.
-type corkWriter struct {
-	mu     sync.Mutex
-	conn   net.Conn
-	corked bool
-	buf    []byte
+// sockWriter is the one way to a connection's socket. The WebSocket library
+// writes its control frames (pongs, pings, close) through it, each in one
+// Write since they fit its buffer, and the hub's writer writes data frames
+// it framed itself; the mutex keeps every frame whole on the wire.
+type sockWriter struct {
+	mu   sync.Mutex
+	conn net.Conn
 }
 
-// maxCorkKeep is the largest buffer kept between batches; larger ones are
-// dropped so an idle connection holds no batch memory.
-const maxCorkKeep = 4 << 10
-
-func (w *corkWriter) Write(p []byte) (int, error) {
+func (w *sockWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.corked {
-		w.buf = append(w.buf, p...)
-		return len(p), nil
-	}
 	return w.conn.Write(p)
 }
 
-// hold starts collecting writes.
-func (w *corkWriter) hold() {
-	w.mu.Lock()
-	w.corked = true
-	w.mu.Unlock()
-}
-
-// release sends what was collected in one write and stops collecting.
-func (w *corkWriter) release() error {
+// writeFrames writes complete WebSocket frames in order, several in one
+// system call (writev) when there are several.
+func (w *sockWriter) writeFrames(frames [][]byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.corked = false
-	if len(w.buf) == 0 {
-		return nil
+	if len(frames) == 1 {
+		_, err := w.conn.Write(frames[0])
+		return err
 	}
-	_, err := w.conn.Write(w.buf)
-	if cap(w.buf) > maxCorkKeep {
-		w.buf = nil
-	} else {
-		w.buf = w.buf[:0]
-	}
+	// WriteTo consumes the slice headers it is given, not the frames.
+	bufs := net.Buffers(frames)
+	_, err := bufs.WriteTo(w.conn)
 	return err
 }

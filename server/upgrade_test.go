@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -79,51 +80,76 @@ func TestFrameSentWithTheHandshakeIsKept(t *testing.T) {
 	t.Fatal("the frame sent with the handshake got no answer")
 }
 
-// countingConn counts the writes that reach the socket.
-type countingConn struct {
-	net.Conn
-	writes int
-}
-
-func (c *countingConn) Write(p []byte) (int, error) {
-	c.writes++
-	return c.Conn.Write(p)
-}
-
-func TestCorkWriterSendsABatchInOneWrite(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
+func TestSockWriterKeepsFramesWholeAndInOrder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	got := make(chan []byte, 1)
 	go func() {
-		data, _ := io.ReadAll(b)
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		data, _ := io.ReadAll(c)
+		c.Close()
 		got <- data
 	}()
-	cc := &countingConn{Conn: a}
-	w := &corkWriter{conn: cc}
-
-	w.hold()
-	for _, s := range []string{"one,", "two,", "three;"} {
-		if _, err := w.Write([]byte(s)); err != nil {
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &sockWriter{conn: conn}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 100 {
+			_, _ = w.Write([]byte("<ctl>"))
+		}
+	}()
+	for i := range 100 {
+		if err := w.writeFrames([][]byte{[]byte(fmt.Sprintf("[%d:a]", i)), []byte(fmt.Sprintf("[%d:b]", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if cc.writes != 0 {
-		t.Fatalf("%d writes reached the socket while corked", cc.writes)
+	<-done
+	conn.Close()
+	data := string(<-got)
+	if n := strings.Count(data, "<ctl>"); n != 100 {
+		t.Fatalf("%d control writes arrived whole, want 100", n)
 	}
-	if err := w.release(); err != nil {
-		t.Fatal(err)
+	rest := strings.ReplaceAll(data, "<ctl>", "")
+	var want strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&want, "[%d:a][%d:b]", i, i)
 	}
-	if cc.writes != 1 {
-		t.Fatalf("a batch of three took %d writes, want 1", cc.writes)
+	if rest != want.String() {
+		t.Fatalf("data frames out of order or torn: %.200q", rest)
 	}
-	if _, err := w.Write([]byte("after")); err != nil {
-		t.Fatal(err)
-	}
-	if cc.writes != 2 {
-		t.Fatalf("uncorked write did not go straight through (%d writes)", cc.writes)
-	}
-	a.Close()
-	if data := <-got; string(data) != "one,two,three;after" {
-		t.Fatalf("socket got %q", data)
+}
+
+func TestWireFrameLengths(t *testing.T) {
+	for _, n := range []int{0, 125, 126, 65535, 65536} {
+		f := wireFrame(bytes.Repeat([]byte("x"), n))
+		if f[0] != 0x81 {
+			t.Fatalf("len %d: first byte %#x, want a final text frame", n, f[0])
+		}
+		var got, hdr int
+		switch l := int(f[1]); {
+		case l < 126:
+			got, hdr = l, 2
+		case l == 126:
+			got, hdr = int(f[2])<<8|int(f[3]), 4
+		default:
+			for _, b := range f[2:10] {
+				got = got<<8 | int(b)
+			}
+			hdr = 10
+		}
+		if got != n || len(f) != hdr+n {
+			t.Fatalf("len %d: header says %d, frame is %d bytes", n, got, len(f))
+		}
 	}
 }

@@ -55,7 +55,7 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			role:    role,
 			id:      id,
 			conn:    conn,
-			cork:    sb.cork,
+			sock:    sb.sock,
 			hub:     s.hub,
 			ctx:     ctx,
 			cancel:  cancel,
