@@ -132,7 +132,7 @@ for r in $rows; do
     best=0
     # 1,000 drivers, so that one order's fan-out alone stays well inside
     # the 50 ms; the rate climbs until p99 passes 50 ms or frames are lost.
-    for rate in 50 100 150 200 250 300; do
+    for rate in 50 100 150 200 250 300 350 400; do
       start_nodes 1 memory
       row "5-$rate" "sustained fan-out, one node: 1,000 drivers at $rate orders/s" fanout "${targets[@]}" \
         --drivers 1000 --rate "$rate" --duration 10s --slo 'p99<=50ms,loss=0' || true
