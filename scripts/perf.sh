@@ -16,7 +16,7 @@ out=${1:-perf-results/$(date -u +%Y-%m-%dT%H%M%SZ)}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rows=${ROWS:-1 2 3 4 5 6}
-[[ ${FULL:-} == 1 ]] && rows="$rows 7"
+[[ ${FULL:-} == 1 && " $rows " != *" 7 "* ]] && rows="$rows 7"
 
 if [[ -z ${TAXI:-} ]]; then
   make -s build
