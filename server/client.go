@@ -222,6 +222,9 @@ func (c *client) close(code websocket.StatusCode, reason string) {
 // own count, so Shutdown's wait can never miss it.
 func (c *client) closeLocked(code websocket.StatusCode, reason string) {
 	c.closed = true
+	if c.sock != nil {
+		c.sock.closing.Store(true)
+	}
 	if c.ping != nil {
 		c.ping.Stop()
 	}

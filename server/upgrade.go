@@ -3,11 +3,13 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
 // Buffer sizes of an upgraded connection. Inbound frames are small (a few
@@ -60,7 +62,14 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 type sockWriter struct {
 	mu   sync.Mutex
 	conn net.Conn
+	// closing is set when a close handshake starts: no data frame may
+	// follow the close frame. It is atomic so that setting it never waits
+	// for a write in progress.
+	closing atomic.Bool
 }
+
+// errClosing refuses data frames once the connection is closing.
+var errClosing = errors.New("connection is closing")
 
 func (w *sockWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
@@ -73,6 +82,9 @@ func (w *sockWriter) Write(p []byte) (int, error) {
 func (w *sockWriter) writeFrames(frames [][]byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closing.Load() {
+		return errClosing
+	}
 	if len(frames) == 1 {
 		_, err := w.conn.Write(frames[0])
 		return err

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -152,4 +153,29 @@ func TestWireFrameLengths(t *testing.T) {
 			t.Fatalf("len %d: header says %d, frame is %d bytes", n, got, len(f))
 		}
 	}
+}
+
+func TestNoDataFrameAfterTheCloseStarts(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	w := &sockWriter{conn: &countingConn{Conn: a}}
+	w.closing.Store(true)
+	if err := w.writeFrames([][]byte{wireFrame([]byte("late"))}); !errors.Is(err, errClosing) {
+		t.Fatalf("data frame while closing: err %v, want errClosing", err)
+	}
+	if n := w.conn.(*countingConn).writes; n != 0 {
+		t.Fatalf("%d writes reached the socket", n)
+	}
+}
+
+// countingConn counts the writes that reach the socket.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
 }
