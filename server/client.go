@@ -24,8 +24,8 @@ type client struct {
 	sock *sockWriter // conn's socket, for data frames framed by the hub
 	hub  *hub
 
-	// ctx ends when the connection is closed for any reason; every read,
-	// write and ping of this client uses it.
+	// ctx ends when the connection is closed for any reason; reads and
+	// pings use it, and the writer stops when it ends.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -123,19 +123,18 @@ func (c *client) writeLoop() {
 
 		c.mu.Lock()
 		c.spare = batch[:0]
-		c.mu.Unlock()
 		if err != nil {
 			c.hub.log.Debug("write failed, closing", "role", c.role, "id", c.id, "err", err)
-			c.mu.Lock()
 			c.writing = false
 			c.hub.counters.framesDropped.Add(int64(len(c.queue)))
 			c.queue = nil
 			if !c.closed {
-				c.closeLocked(websocket.StatusPolicyViolation, "write timeout")
+				c.closeLocked(websocket.StatusPolicyViolation, "write failed")
 			}
 			c.mu.Unlock()
 			return
 		}
+		c.mu.Unlock()
 	}
 }
 

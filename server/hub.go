@@ -185,16 +185,14 @@ func (h *hub) sendTo(role Role, id string, msg []byte) int {
 	return n
 }
 
-// each calls fn for every local connection of role.
-func (h *hub) each(role Role, fn func(*client)) {
+// each calls fn for every local connection, under its shard's read lock.
+func (h *hub) each(fn func(*client)) {
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.RLock()
 		for _, list := range s.byID {
 			for _, c := range list {
-				if c.role == role {
-					fn(c)
-				}
+				fn(c)
 			}
 		}
 		s.mu.RUnlock()
@@ -207,11 +205,9 @@ func (h *hub) shutdown() {
 	h.mu.Lock()
 	h.closing = true
 	h.mu.Unlock()
-	for _, role := range []Role{RoleDriver, RoleUser} {
-		h.each(role, func(c *client) {
-			c.close(websocket.StatusGoingAway, "server shutting down")
-		})
-	}
+	h.each(func(c *client) {
+		c.close(websocket.StatusGoingAway, "server shutting down")
+	})
 }
 
 // runWriteWatchdog closes connections whose current write has taken longer
@@ -228,15 +224,13 @@ func (h *hub) runWriteWatchdog(ctx context.Context) {
 			return
 		case now := <-t.C:
 			limit := now.Add(-h.cfg.WriteTimeout).UnixNano()
-			for _, role := range []Role{RoleDriver, RoleUser} {
-				h.each(role, func(c *client) {
-					if start := c.writeStart.Load(); start != 0 && start < limit {
-						h.counters.slowClients.Add(1)
-						h.log.Info("closing a connection whose writes are stuck", "role", c.role, "id", c.id, "write_timeout", h.cfg.WriteTimeout)
-						c.abort()
-					}
-				})
-			}
+			h.each(func(c *client) {
+				if start := c.writeStart.Load(); start != 0 && start < limit {
+					h.counters.slowClients.Add(1)
+					h.log.Info("closing a connection whose writes are stuck", "role", c.role, "id", c.id, "write_timeout", h.cfg.WriteTimeout)
+					c.abort()
+				}
+			})
 		}
 	}
 }

@@ -27,6 +27,10 @@ type redisLink struct {
 	rdb     redis.UniversalClient
 	sharded bool
 	redis   *backend
+	// presence and orders are redis's stores with their Redis-only
+	// operations (reap, rejoin, restore).
+	presence *redisPresence
+	orders   *redisOrders
 
 	fallback atomic.Pointer[backend]
 	// switching is set while the node rejoins Redis; see recover.
@@ -47,11 +51,10 @@ type redisLink struct {
 	wake   chan struct{}
 	resync chan struct{}
 
-	subs       []*subscription
-	probeSeq   atomic.Int64
-	probeSeen  atomic.Int64
-	probeChan  string
-	heartbeats atomic.Int64
+	subs      []*subscription
+	probeSeq  atomic.Int64
+	probeSeen atomic.Int64
+	probeChan string
 }
 
 func newRedisLink(s *Server) (*redisLink, error) {
@@ -77,6 +80,8 @@ func newRedisLink(s *Server) (*redisLink, error) {
 		probeChan: probeChannelPrefix + s.cfg.NodeID,
 	}
 	l.redis = newRedisBackend(&s.cfg, rdb, l.sharded)
+	l.presence = l.redis.presence.(*redisPresence)
+	l.orders = l.redis.orders.(*redisOrders)
 	l.fallback.Store(newMemoryBackend(&s.cfg, s.deliver))
 	channels := []string{string(ChannelDrivers), string(ChannelUsers), l.probeChan}
 	if l.sharded {
@@ -168,7 +173,7 @@ func (l *redisLink) start(ctx context.Context, g *errgroup.Group) {
 		l.degrade(err)
 	} else {
 		l.s.log.Info("connected to redis", "sharded_pubsub", l.sharded)
-		if _, err := l.redis.presence.(*redisPresence).reap(ctx, l.s.cfg.NodeID); err != nil {
+		if _, err := l.presence.reap(ctx, l.s.cfg.NodeID); err != nil {
 			l.s.log.Warn("clear presence left by an earlier run", "err", err)
 		}
 		l.beat(ctx)
@@ -191,7 +196,7 @@ func (l *redisLink) stop() {
 	if !l.isDegraded() {
 		_ = l.rdb.Del(ctx, nodeKey(l.s.cfg.NodeID)).Err()
 		_ = l.rdb.SRem(ctx, keyNodes, l.s.cfg.NodeID).Err()
-		_, _ = l.redis.presence.(*redisPresence).reap(ctx, l.s.cfg.NodeID)
+		_, _ = l.presence.reap(ctx, l.s.cfg.NodeID)
 	}
 	_ = l.rdb.Close()
 }
@@ -252,10 +257,8 @@ func (l *redisLink) recover(ctx context.Context) error {
 		return err
 	}
 	ids := map[Role][]string{}
-	for _, role := range []Role{RoleDriver, RoleUser} {
-		l.s.hub.each(role, func(c *client) { ids[role] = append(ids[role], c.id) })
-	}
-	if err := l.redis.presence.(*redisPresence).rejoin(ctx, ids); err != nil {
+	l.s.hub.each(func(c *client) { ids[c.role] = append(ids[c.role], c.id) })
+	if err := l.presence.rejoin(ctx, ids); err != nil {
 		return err
 	}
 	l.beat(ctx)
@@ -291,7 +294,7 @@ func (l *redisLink) recover(ctx context.Context) error {
 // undoing a state change Redis already has.
 func (l *redisLink) writeBack(ctx context.Context, fb *backend) error {
 	for _, o := range fb.memOrders.all() {
-		if err := l.redis.orders.(*redisOrders).restore(ctx, o); err != nil {
+		if err := l.orders.restore(ctx, o); err != nil {
 			return fmt.Errorf("write back order %s: %w", o.OrderID, err)
 		}
 	}
@@ -376,7 +379,6 @@ func (l *redisLink) beat(ctx context.Context) {
 		_ = l.s.check(l.redis, err)
 		return
 	}
-	l.heartbeats.Add(1)
 }
 
 // runHeartbeat writes the heartbeat and reaps nodes whose heartbeat expired.
@@ -421,7 +423,7 @@ func (l *redisLink) reapDead(ctx context.Context) error {
 		if n == 1 {
 			continue
 		}
-		removed, err := l.redis.presence.(*redisPresence).reap(ctx, node)
+		removed, err := l.presence.reap(ctx, node)
 		if err != nil {
 			return err
 		}
