@@ -244,8 +244,12 @@ func (s *Server) publish(ctx context.Context, b *backend, ch Channel, frame []by
 	if err == nil {
 		return
 	}
+	// Publish again only if the node switched to memory: if Redis merely
+	// answered slowly, the frame may have gone out already.
 	if errors.Is(s.check(b, err), ErrDegraded) {
-		err = s.backend().broker.Publish(ctx, ch, frame)
+		if nb := s.backend(); nb != b {
+			err = nb.broker.Publish(ctx, ch, frame)
+		}
 	}
 	if err != nil {
 		s.log.Error("publish frame", "channel", ch, "err", err)
