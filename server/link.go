@@ -194,9 +194,19 @@ func (l *redisLink) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if !l.isDegraded() {
-		_ = l.rdb.Del(ctx, nodeKey(l.s.cfg.NodeID)).Err()
-		_ = l.rdb.SRem(ctx, keyNodes, l.s.cfg.NodeID).Err()
-		_, _ = l.presence.reap(ctx, l.s.cfg.NodeID)
+		// Best effort: what fails here expires with the heartbeat's TTL and
+		// is reaped by the other nodes.
+		_, err := l.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, nodeKey(l.s.cfg.NodeID))
+			p.SRem(ctx, keyNodes, l.s.cfg.NodeID)
+			return nil
+		})
+		if err == nil {
+			_, err = l.presence.reap(ctx, l.s.cfg.NodeID)
+		}
+		if err != nil {
+			l.s.log.Warn("leave the cluster on shutdown; other nodes will reap this one", "err", err)
+		}
 	}
 	_ = l.rdb.Close()
 }
@@ -282,7 +292,11 @@ func (l *redisLink) recover(ctx context.Context) error {
 	made := fb.memOrders.all()
 	for _, o := range made {
 		if o.Status == StatusOpen {
-			_ = l.redis.broker.Publish(ctx, ChannelDrivers, encodeFrame(TypeNewOrder, o))
+			if err := l.redis.broker.Publish(ctx, ChannelDrivers, encodeFrame(TypeNewOrder, o)); err != nil {
+				// Other nodes' drivers still get it with the open orders
+				// resent after their own gap.
+				l.s.log.Warn("announce an outage order", "order_id", o.OrderID, "err", err)
+			}
 		}
 	}
 	l.s.log.Info("redis is back: rejoined the cluster", "orders_written_back", len(made), "degraded_seconds_total", outage.Seconds())
@@ -427,7 +441,9 @@ func (l *redisLink) reapDead(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		_ = l.rdb.SRem(ctx, keyNodes, node).Err()
+		if err := l.rdb.SRem(ctx, keyNodes, node).Err(); err != nil {
+			return fmt.Errorf("unlist node %s: %w", node, err)
+		}
 		l.s.log.Info("reaped a node whose heartbeat expired", "dead_node", node, "ids_removed", removed)
 	}
 	return nil
