@@ -59,19 +59,16 @@ func writeAuthError(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusUnauthorized, "unauthorized", err.Error())
 }
 
-// writeOpError maps an order operation's error to its status and code.
-func writeOpError(w http.ResponseWriter, err error) {
-	code, _ := frameErrorFor(err)
-	status := http.StatusServiceUnavailable
-	switch {
-	case errors.Is(err, ErrOrderNotFound):
-		status = http.StatusNotFound
-	case errors.Is(err, ErrOrderTaken), errors.Is(err, ErrLockHeld), errors.Is(err, ErrOrderNotOpen):
-		status = http.StatusConflict
-	case errors.Is(err, ErrNotOrderOwner):
-		status, code = http.StatusForbidden, "not_order_owner"
+// writeOpError answers an order operation's error with the status and code
+// of errcodes.go. An internal error's text stays in the log.
+func (s *Server) writeOpError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, reason := codeFor(err)
+	detail := err.Error()
+	if status == http.StatusInternalServerError {
+		s.log.Error("order request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		detail = reason
 	}
-	writeError(w, status, code, err.Error())
+	writeError(w, status, code, detail)
 }
 
 // decodeBody reads a JSON body of at most cfg.BodyLimit bytes into v. It
@@ -187,7 +184,7 @@ func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 			}
 			o, err := s.createOrder(r.Context(), req.UserID, pickup, dropoff)
 			if err != nil {
-				writeOpError(w, err)
+				s.writeOpError(w, r, err)
 				return
 			}
 			writeJSON(w, http.StatusCreated, o)
@@ -210,7 +207,7 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := s.orderWithViewers(r.Context(), id)
 	if err != nil {
-		writeOpError(w, err)
+		s.writeOpError(w, r, err)
 		return
 	}
 	if claims.Role == RoleUser && claims.Subject != o.UserID {
@@ -239,7 +236,7 @@ func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := s.acceptOrder(r.Context(), id, req.DriverID)
 	if err != nil {
-		writeOpError(w, err)
+		s.writeOpError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
@@ -264,7 +261,7 @@ func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	o, err := s.cancelOrder(r.Context(), id, req.UserID)
 	if err != nil {
-		writeOpError(w, err)
+		s.writeOpError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)

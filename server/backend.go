@@ -2,37 +2,42 @@ package server
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// backend is one complete set of stores. A node in memory mode has one; a
-// node in Redis mode has the Redis set and swaps to a memory set while Redis
-// is away.
+// backend is one complete set of stores and the broker that goes with them.
+// A node in memory mode has one; a node in Redis mode has the Redis set and
+// a memory set it serves from while Redis is away (failover.go).
 type backend struct {
 	orders   OrderStore
 	locks    LockStore
 	viewers  ViewerStore
 	presence Presence
 	broker   Broker
+	// partial is true for the memory set of a node whose Redis is away: it
+	// knows only the orders this node made since, so "not found" and "none
+	// open" are not answers it can give.
+	partial bool
 	// sweep expires the memory stores' entries; nil for Redis.
 	sweep func()
-	// memOrders is the memory order store, for replay after an outage.
+	// memOrders and memBroker are the memory stores, for the write-back
+	// after an outage; nil for Redis.
 	memOrders *memoryOrders
+	memBroker *memoryBroker
 }
 
 func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 	orders, locks, viewers := newMemoryOrders(cfg.OrderRetention), newMemoryLocks(), newMemoryViewers()
+	broker := newMemoryBroker(cfg, deliver)
 	return &backend{
 		orders:    orders,
 		locks:     locks,
 		viewers:   viewers,
 		presence:  newMemoryPresence(),
-		broker:    &memoryBroker{deliver: deliver},
+		broker:    broker,
 		memOrders: orders,
+		memBroker: broker,
 		sweep: func() {
 			orders.sweep()
 			locks.sweep()
@@ -41,57 +46,52 @@ func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 	}
 }
 
-func newRedisBackend(cfg *Config, rdb redis.UniversalClient, sharded bool) *backend {
+func newRedisBackend(cfg *Config, rdb redis.UniversalClient, broker *redisBroker) *backend {
 	return &backend{
 		orders:   &redisOrders{rdb: rdb, retention: cfg.OrderRetention},
 		locks:    &redisLocks{rdb: rdb},
 		viewers:  &redisViewers{rdb: rdb},
 		presence: &redisPresence{rdb: rdb, nodeID: cfg.NodeID},
-		broker:   &redisBroker{rdb: rdb, sharded: sharded},
+		broker:   broker,
 	}
 }
 
-// backend returns the stores to use now.
-func (s *Server) backend() *backend {
-	if s.link != nil {
-		return s.link.current()
-	}
-	return s.mem
+// backends chooses the stores an operation uses. Memory mode has one that
+// never changes; Redis mode has failover. Order logic asks for the current
+// backend and hands back what went wrong; it never asks which one it got.
+type backends interface {
+	// current returns the stores to use now.
+	current() *backend
+	// observe looks at an error of an operation on b. It returns the error
+	// to give the caller, and switched=true when the node has just left b
+	// for another backend, on which the operation may be tried once more.
+	observe(b *backend, err error) (out error, switched bool)
+	// rejoining refuses state changes on b while its state is being
+	// written back to the shared store.
+	rejoining(b *backend) error
 }
 
-// check looks at an error from b. When b is Redis and the error says Redis
-// could not serve, the error becomes ErrDegraded, which clients may retry,
-// and the node degrades to memory mode if Redis also fails a PING: one slow
-// reply on a busy machine must not split the node from the cluster. Domain
-// errors pass through.
-func (s *Server) check(b *backend, err error) error {
-	if err == nil || s.link == nil || b != s.link.redis || !redisDown(err) {
-		return err
-	}
-	s.link.confirmDown(err)
-	return fmt.Errorf("%w: %v", ErrDegraded, err)
-}
+// single is memory mode's backends: one set of stores for the node's life.
+type single struct{ b *backend }
 
-// redisDown reports whether err means Redis cannot serve now, as opposed to
-// a domain answer (redis.Nil) or a bad command.
-func redisDown(err error) bool {
-	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
-		return false
+func (s single) current() *backend                           { return s.b }
+func (s single) observe(_ *backend, err error) (error, bool) { return err, false }
+func (s single) rejoining(*backend) error                    { return nil }
+
+// do runs op on the current backend. When op fails because the node just
+// left that backend (Redis went away), op runs once more on the new one, so
+// a request that met an outage is answered from memory instead of failing.
+// Only idempotent operations, or ones whose first attempt cannot have taken
+// effect, pass retry=true.
+func (s *Server) do(ctx context.Context, retry bool, op func(b *backend) error) error {
+	b := s.backends.current()
+	err := op(b)
+	if err == nil {
+		return nil
 	}
-	for _, domain := range []error{ErrOrderNotFound, ErrOrderTaken, ErrOrderNotOpen, ErrNotOrderOwner, ErrLockHeld} {
-		if errors.Is(err, domain) {
-			return false
-		}
+	err, switched := s.backends.observe(b, err)
+	if switched && retry && ctx.Err() == nil {
+		return op(s.backends.current())
 	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		msg := rerr.Error()
-		for _, p := range []string{"LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOAUTH", "WRONGPASS"} {
-			if strings.HasPrefix(msg, p) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
+	return err
 }

@@ -65,7 +65,7 @@ func BenchmarkFanout(b *testing.B) {
 				}
 				return nil
 			})
-			frame := encodeFrame(TypeNewOrder, testOrder("0123456789abcdef0123", "rider-42"))
+			ev := newEvent(ChannelDrivers, TypeNewOrder, testOrder("0123456789abcdef0123", "rider-42"), "").withID(EventID{Ms: 1})
 			received.Store(0)
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -81,7 +81,7 @@ func BenchmarkFanout(b *testing.B) {
 				}
 			}
 			for i := 0; i < b.N; i++ {
-				h.deliver(ChannelDrivers, frame)
+				h.deliver(ev)
 				// Keep at most 64 frames in flight per connection.
 				waitUntil(func() bool { return int64(i+1)*int64(n)-received.Load() <= 64*int64(n) })
 			}
@@ -102,16 +102,16 @@ func BenchmarkQueue(b *testing.B) {
 		c := &client{role: RoleDriver, id: fmt.Sprintf("q%d", i), hub: h, held: true, ctx: context.Background()}
 		h.register(c)
 	}
-	frame := encodeFrame(TypeNewOrder, testOrder("o1", "u1"))
+	frame := wireFrame(encodeFrame(TypeNewOrder, testOrder("o1", "u1")))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		h.broadcastDrivers(frame)
+		h.broadcastDrivers(EventID{}, frame)
 		if i%64 == 63 {
 			b.StopTimer()
 			for s := range h.shards {
 				for _, c := range h.shards[s].drivers {
-					c.queue = c.queue[:0]
+					c.queue, c.heldIDs = c.queue[:0], c.heldIDs[:0]
 				}
 			}
 			b.StartTimer()
@@ -120,17 +120,22 @@ func BenchmarkQueue(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
 }
 
-// BenchmarkDeliverUsers measures routing one Redis message on users_channel
-// to its rider, the per-message work of the subscription.
+// BenchmarkDeliverUsers measures reading one Redis message on users_channel
+// and routing it to its rider, the per-message work of the subscription.
 func BenchmarkDeliverUsers(b *testing.B) {
 	h := newHub(&Config{SendQueue: 1 << 30}, nil, &counters{})
 	c := &client{role: RoleUser, id: "rider-42", hub: h, held: true, ctx: context.Background()}
 	h.register(c)
-	frame := encodeFrame(TypeOrderAccepted, OrderAcceptedMessage{OrderID: "o1", DriverID: "d1", UserID: "rider-42"})
+	msg := OrderAcceptedMessage{OrderID: "o1", DriverID: "d1", UserID: "rider-42"}
+	frame := newEvent(ChannelUsers, TypeOrderAccepted, msg, "rider-42").withID(EventID{Ms: 1}).Frame
 	b.ReportAllocs()
 	for b.Loop() {
-		h.deliver(ChannelUsers, frame)
-		c.queue = c.queue[:0]
+		ev, err := parseEventFrame(ChannelUsers, frame)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.deliver(ev)
+		c.queue, c.heldIDs = c.queue[:0], c.heldIDs[:0]
 	}
 }
 

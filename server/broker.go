@@ -13,12 +13,30 @@ const (
 	ChannelUsers   Channel = "users_channel"
 )
 
-// Broker carries frames to every node of the cluster, this one included. A
-// frame published once is handed to each node's deliver function once.
+// Broker logs events and carries them to every node of the cluster, this one
+// included. Each broker owns its delivery: it hands every event to the
+// node's deliver function once, in id order per channel, and repairs gaps in
+// its own transport from its log.
 type Broker interface {
-	Publish(ctx context.Context, ch Channel, frame []byte) error
+	// Publish logs ev under a new id and fans it out. It returns ev with
+	// its id and frame. An error means the event may or may not have been
+	// logged.
+	Publish(ctx context.Context, ev Event) (Event, error)
+	// Since returns the events of ch logged after id, oldest first, at
+	// most max of them. covered is false when the log no longer holds id
+	// (trimmed, never logged here, or lost in a restart) or holds more
+	// than max after it: the caller then needs a snapshot instead.
+	Since(ctx context.Context, ch Channel, id EventID, max int) (events []Event, covered bool, err error)
+	// Position returns the id of the last event of ch this node has
+	// handed to its clients, zero when none. A new connection's snapshot,
+	// read after it, reflects every event up to it.
+	Position(ch Channel) EventID
+	// Delivered returns once this node has handed the event id of ch to
+	// its clients (or a later one), or when ctx ends. Replies that refer
+	// to an event wait on it, so they never overtake the event.
+	Delivered(ctx context.Context, ch Channel, id EventID) error
 }
 
-// deliverFunc receives every frame a broker carries to this node. It must not
-// block: it runs on the broker's delivery path.
-type deliverFunc func(ch Channel, frame []byte)
+// deliverFunc receives every event a broker carries to this node. It must
+// not block: it runs on the broker's delivery path.
+type deliverFunc func(ev Event)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +16,7 @@ import (
 // An idle client owns exactly one goroutine, started by the handler: the
 // reader (serveClient), parked on a small stack. A writer goroutine exists
 // only while frames wait in its queue, and the keepalive ping runs from a
-// timer. This keeps the memory of an idle driver small, which is what lets
-// one node hold tens of thousands.
+// timer. Every goroutine of a client starts through the hub's gate.
 type client struct {
 	role Role
 	id   string
@@ -24,7 +24,7 @@ type client struct {
 	sock *sockWriter // conn's socket, for data frames framed by the hub
 	hub  *hub
 
-	// ctx ends when the connection is closed for any reason; reads and
+	// ctx ends when the connection has ended for any reason; reads and
 	// pings use it, and the writer stops when it ends.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -33,8 +33,18 @@ type client struct {
 	queue   [][]byte // frames waiting for the writer, oldest first
 	spare   [][]byte // the writer's last batch, reused to avoid allocation
 	writing bool     // a writer goroutine is running
-	held    bool     // frames queue but no writer starts until open
-	closed  bool     // no more frames are queued and no goroutine started
+	// held is true from registration until open: frames queue behind the
+	// first frame, which is still being built, and heldIDs keeps the event
+	// id of each (zero for frames that are not events).
+	held    bool
+	heldIDs []EventID
+	// mark, while set, is the last event the client has: events up to it
+	// that reach the connection later are dropped. Events reach a
+	// connection in id order, so the first one after mark clears it.
+	mark    EventID
+	hasMark bool
+	ended   bool        // end ran: no more frames, no more goroutines
+	reason  closeReason // why it ended
 	ping    *time.Timer
 
 	// Fields below are used only by the reader goroutine.
@@ -49,27 +59,37 @@ type client struct {
 	writeStart atomic.Int64
 }
 
-// send queues one JSON frame for this client.
-func (c *client) send(msg []byte) bool { return c.queueWire(wireFrame(msg)) }
+// send queues one frame that is not an event.
+func (c *client) send(msg []byte) bool { return c.queueEvent(EventID{}, wireFrame(msg)) }
 
-// queueWire queues a framed message (see wireFrame) without blocking. It
-// reports false when the client is closed or fell too far behind; in the
-// latter case the client is disconnected as a slow consumer.
-func (c *client) queueWire(frame []byte) bool {
+// queueEvent queues a framed message (see wireFrame) without blocking; id is
+// its event id, zero for frames that are not events. It reports false when
+// the client has ended, already has the event, or fell too far behind; in
+// the last case the client ends as a slow consumer.
+func (c *client) queueEvent(id EventID, frame []byte) bool {
 	c.mu.Lock()
-	if c.closed {
+	if c.ended {
 		c.mu.Unlock()
 		return false
+	}
+	if c.hasMark && !id.IsZero() {
+		if !c.mark.Less(id) {
+			c.mu.Unlock()
+			return false
+		}
+		c.hasMark = false
 	}
 	if len(c.queue) >= c.hub.cfg.SendQueue {
 		c.hub.counters.slowClients.Add(1)
 		c.hub.counters.framesDropped.Add(int64(len(c.queue)) + 1)
-		c.closeLocked(websocket.StatusPolicyViolation, "slow consumer: send queue full")
+		c.endLocked(reasonSlowConsumer)
 		c.mu.Unlock()
 		return false
 	}
 	c.queue = append(c.queue, frame)
-	if !c.writing && !c.held {
+	if c.held {
+		c.heldIDs = append(c.heldIDs, id)
+	} else if !c.writing {
 		c.startWriterLocked()
 	}
 	c.mu.Unlock()
@@ -78,25 +98,39 @@ func (c *client) queueWire(frame []byte) bool {
 
 func (c *client) startWriterLocked() {
 	c.writing = true
-	c.hub.wg.Add(1)
-	go c.writeLoop()
+	c.hub.gate.start(c.writeLoop)
 }
 
-// open puts first at the head of the queue and lets the writer run. A client
-// is registered held, so that frames fanned out while its first frame is
-// being built wait behind it instead of being lost or overtaking it.
-func (c *client) open(msg []byte) {
-	first := wireFrame(msg)
+// open puts the first frames (connected, then any replayed events) at the
+// head of the queue and lets the writer run. Frames queued while the client
+// was held stay behind them, except events the client has through first:
+// those up to mark, when hasMark.
+func (c *client) open(first [][]byte, mark EventID, hasMark bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.held = false
-	if c.closed {
+	if c.ended {
 		return
 	}
-	c.queue = append(c.queue, nil)
-	copy(c.queue[1:], c.queue)
-	c.queue[0] = first
+	q := make([][]byte, 0, len(first)+len(c.queue))
+	q = append(q, first...)
+	for i, f := range c.queue {
+		if id := c.heldIDs[i]; hasMark && !id.IsZero() && !mark.Less(id) {
+			continue
+		}
+		q = append(q, f)
+	}
+	c.queue, c.heldIDs = q, nil
+	c.mark, c.hasMark = mark, hasMark
 	c.startWriterLocked()
+}
+
+// clearMark forgets the client's mark: after a switch of backend, event ids
+// of the new log do not compare with the old.
+func (c *client) clearMark() {
+	c.mu.Lock()
+	c.hasMark = false
+	c.mu.Unlock()
 }
 
 // writeLoop writes queued frames until the queue is empty, then exits. Frames
@@ -104,7 +138,6 @@ func (c *client) open(msg []byte) {
 // behind catches up in few wake-ups. It exits as soon as the queue is empty,
 // a write fails or the client's context ends.
 func (c *client) writeLoop() {
-	defer c.hub.wg.Done()
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.ctx.Err() != nil {
@@ -124,12 +157,12 @@ func (c *client) writeLoop() {
 		c.mu.Lock()
 		c.spare = batch[:0]
 		if err != nil {
-			c.hub.log.Debug("write failed, closing", "role", c.role, "id", c.id, "err", err)
 			c.writing = false
 			c.hub.counters.framesDropped.Add(int64(len(c.queue)))
 			c.queue = nil
-			if !c.closed {
-				c.closeLocked(websocket.StatusPolicyViolation, "write failed")
+			if !errors.Is(err, errClosing) {
+				c.hub.log.Debug("write failed, closing", "role", c.role, "id", c.id, "err", err)
+				c.endLocked(reasonWriteFailed)
 			}
 			c.mu.Unlock()
 			return
@@ -151,103 +184,96 @@ func (c *client) writeBatch(batch [][]byte) error {
 	return nil
 }
 
-// abort drops a connection whose writes are stuck: no close handshake can be
-// written to it, so the socket is closed at once and the writer's pending
-// write fails.
-func (c *client) abort() {
-	c.mu.Lock()
-	if c.ping != nil {
-		c.ping.Stop()
-	}
-	c.closed = true
-	c.mu.Unlock()
-	_ = c.conn.CloseNow()
-	c.cancel()
-}
-
 // startPing arms the keepalive. Pings keep proxies with idle timeouts from
 // cutting a quiet driver and find peers that vanished without a close.
 func (c *client) startPing() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.ended {
 		return
 	}
 	c.ping = time.AfterFunc(c.hub.cfg.PingInterval, c.pingOnce)
 }
 
+// pingOnce runs on the ping timer's goroutine, counted by the gate while it
+// waits for the pong.
 func (c *client) pingOnce() {
 	c.mu.Lock()
-	if c.closed {
+	if c.ended {
 		c.mu.Unlock()
 		return
 	}
-	c.hub.wg.Add(1)
+	c.hub.gate.enter()
 	c.mu.Unlock()
-	defer c.hub.wg.Done()
+	defer c.hub.gate.exit()
 
 	ctx, cancel := context.WithTimeout(c.ctx, c.hub.cfg.PingTimeout)
 	err := c.conn.Ping(ctx)
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil {
-		// A peer that does not answer a ping cannot take a close frame
-		// either: drop the socket at once.
-		c.hub.log.Debug("ping failed, dropping the connection", "role", c.role, "id", c.id, "err", err)
-		c.abort()
+		if timedOut {
+			c.hub.log.Debug("no pong in time, closing", "role", c.role, "id", c.id)
+			c.end(reasonPingTimeout)
+		}
+		// Otherwise the connection is ending already, and its reader
+		// records why.
 		return
 	}
 	c.mu.Lock()
-	if !c.closed {
+	if !c.ended {
 		c.ping.Reset(c.hub.cfg.PingInterval)
 	}
 	c.mu.Unlock()
 }
 
-// close stops queueing and keepalive and closes the socket with code. Only
-// the first call does anything. The close handshake runs in its own goroutine
-// because it can wait seconds on a peer that does not answer, and no caller
-// may wait for that.
-func (c *client) close(code websocket.StatusCode, reason string) {
+// end ends the connection for reason. Only the first call does anything: it
+// records and counts the reason, stops queueing and keepalive, and closes the
+// socket, with a close frame when the reason allows one. The close handshake
+// runs on its own goroutine, bounded by closeTimeout, because a peer may
+// never answer it and no caller may wait for that.
+func (c *client) end(reason closeReason) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	c.closeLocked(code, reason)
+	c.endLocked(reason)
 }
 
-// closeLocked does the work of close with c.mu held and c.closed false. The
-// goroutine is counted before closed flips, while the reader still holds its
-// own count, so Shutdown's wait can never miss it.
-func (c *client) closeLocked(code websocket.StatusCode, reason string) {
-	c.closed = true
+// endLocked is end with c.mu held. The close goroutine is counted while the
+// reader still holds its own count, so Shutdown's wait can never miss it.
+func (c *client) endLocked(reason closeReason) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	c.reason = reason
+	c.hub.closed[reason].Add(1)
 	if c.sock != nil {
 		c.sock.closing.Store(true)
 	}
 	if c.ping != nil {
 		c.ping.Stop()
 	}
-	c.hub.wg.Add(1)
-	go func() {
-		defer c.hub.wg.Done()
-		_ = c.conn.Close(code, reason)
-		c.cancel()
-	}()
-}
-
-// finish is the reader's last step: it stops the client without a close
-// handshake when nobody started one, because the reader only returns once the
-// peer is gone or has closed.
-func (c *client) finish() {
-	c.mu.Lock()
-	first := !c.closed
-	c.closed = true
-	if c.ping != nil {
-		c.ping.Stop()
+	info := closeInfos[reason]
+	if !info.frame {
+		c.hub.gate.start(func() {
+			_ = c.conn.CloseNow()
+			if c.sock != nil {
+				_ = c.sock.conn.Close()
+			}
+			c.cancel()
+		})
+		return
 	}
-	c.mu.Unlock()
-	if first {
-		_ = c.conn.CloseNow()
+	c.hub.gate.start(func() {
+		// The socket is freed within closeTimeout whatever the peer does.
+		var stop *time.Timer
+		if c.sock != nil {
+			stop = time.AfterFunc(closeTimeout, func() { _ = c.sock.conn.Close() })
+		}
+		_ = c.conn.Close(info.code, info.text)
+		if stop != nil {
+			stop.Stop()
+		}
 		c.cancel()
-	}
+	})
 }

@@ -72,6 +72,13 @@ type Config struct {
 	HeartbeatInterval time.Duration
 	ProbeInterval     time.Duration
 
+	// EventRetention is how long the event log keeps an event, and
+	// EventRetentionMax how many events it keeps per channel at most: a
+	// node or client that missed events within both limits gets them
+	// again; past them it gets a snapshot.
+	EventRetention    time.Duration
+	EventRetentionMax int
+
 	// AdvertiseURL is the base URL other tools reach this node at; its
 	// /ws/stats goes into the heartbeat. Defaults to the listen address.
 	AdvertiseURL string
@@ -100,6 +107,9 @@ const (
 	DefaultRedisTimeout      = time.Second
 	DefaultHeartbeatInterval = 5 * time.Second
 	DefaultProbeInterval     = 5 * time.Second
+
+	DefaultEventRetention    = 5 * time.Minute
+	DefaultEventRetentionMax = 100000
 )
 
 func (c Config) withDefaults() Config {
@@ -130,6 +140,8 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.RedisTimeout, DefaultRedisTimeout)
 	setDefault(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	setDefault(&c.ProbeInterval, DefaultProbeInterval)
+	setDefault(&c.EventRetention, DefaultEventRetention)
+	setDefault(&c.EventRetentionMax, DefaultEventRetentionMax)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

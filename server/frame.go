@@ -7,7 +7,9 @@ import (
 )
 
 // Frame types. Every WebSocket frame, and every message on a Redis channel,
-// is the JSON envelope {"type": <one of these>, "message": {...}}.
+// is the JSON envelope {"type": <one of these>, "message": {...}}; events
+// (new_order, order_accepted, order_cancelled, order_viewers) also carry
+// their event id: {"type", "id", "message"}.
 const (
 	TypeConnected      = "connected"
 	TypeNewOrder       = "new_order"
@@ -15,6 +17,7 @@ const (
 	TypeOrderCancelled = "order_cancelled"
 	TypeOrderViewers   = "order_viewers"
 	TypeOpenOrders     = "open_orders"
+	TypeRiderOrders    = "rider_orders"
 	TypeAcceptResult   = "accept_result"
 	TypeError          = "error"
 
@@ -23,9 +26,10 @@ const (
 	TypeAcceptOrder = "accept_order"
 )
 
-// Envelope is the shape of every frame.
+// Envelope is the shape of every frame. ID is set on events only.
 type Envelope struct {
 	Type    string          `json:"type"`
+	ID      string          `json:"id,omitempty"`
 	Message json.RawMessage `json:"message"`
 }
 
@@ -34,15 +38,35 @@ type ConnectedMessage struct {
 	NodeID string `json:"node_id"`
 	Role   Role   `json:"role"`
 	ID     string `json:"id"`
-	// OpenOrders is every open order, for drivers only (riders get none):
-	// a driver who reconnects misses nothing.
+	// Recovered answers a feed opened with ?since=: true when every event
+	// after since follows this frame, false when the snapshot below
+	// replaces them. Absent without since.
+	Recovered *bool `json:"recovered,omitempty"`
+	// LastEventID is the id to reconnect with (?since=) when the client
+	// has seen no later event; empty when the log has none yet.
+	LastEventID string `json:"last_event_id,omitempty"`
+	// OpenOrders is every open order, for drivers; absent when recovered.
 	OpenOrders *[]Order `json:"open_orders,omitempty"`
+	// Orders is the rider's recent orders, newest first, for riders;
+	// absent when recovered.
+	Orders *[]Order `json:"orders,omitempty"`
+	// Incomplete is true when the node cannot know every open order (it
+	// serves from memory while Redis is away): the list holds only what
+	// this node knows, and an empty list does not mean none.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
-// OpenOrdersMessage resends the open orders after a gap in fan-out, so a
-// driver misses no order published during the gap.
+// OpenOrdersMessage resends the open orders to drivers after a gap in
+// fan-out that the event log does not cover.
 type OpenOrdersMessage struct {
 	OpenOrders []Order `json:"open_orders"`
+	Incomplete bool    `json:"incomplete,omitempty"`
+}
+
+// RiderOrdersMessage resends a rider its recent orders, newest first, after
+// a gap in fan-out that the event log does not cover.
+type RiderOrdersMessage struct {
+	Orders []Order `json:"orders"`
 }
 
 // OrderAcceptedMessage tells drivers and the order's rider who won.

@@ -324,3 +324,6 @@ func collect(ch <-chan error) []error {
 	}
 	return out
 }
+
+// backend returns the stores the node uses now.
+func (s *Server) backend() *backend { return s.backends.current() }

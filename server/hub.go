@@ -2,14 +2,11 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // hubShards splits the connection registry so that connects, disconnects and
@@ -24,9 +21,11 @@ type hub struct {
 	counters *counters
 	seed     maphash.Seed
 
-	// wg counts every goroutine the hub's clients own: readers, writers,
-	// pings and close handshakes. Shutdown waits for it.
-	wg sync.WaitGroup
+	// gate starts and counts every goroutine the hub's clients own:
+	// readers, writers, pings and close handshakes. Shutdown waits on it.
+	gate gate
+	// closed counts ended connections by reason.
+	closed closeCounts
 
 	mu      sync.Mutex // guards closing; taken before any shard lock
 	closing bool
@@ -62,8 +61,8 @@ func idKey(role Role, id string) string { return string(role) + ":" + id }
 
 // register adds c to the registry. It reports first=true when c is the id's
 // first connection on this node, and ok=false when the node is shutting down
-// or full. A registered client holds one count of h.wg, which its reader
-// releases last of all.
+// or full. A registered client holds one count of the gate, for the reader
+// the registering goroutine becomes; serveClient releases it last of all.
 func (h *hub) register(c *client) (first, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -73,7 +72,7 @@ func (h *hub) register(c *client) (first, ok bool) {
 	if max := h.cfg.MaxConns; max > 0 && h.drivers.Load()+h.users.Load() >= int64(max) {
 		return false, false
 	}
-	h.wg.Add(1)
+	h.gate.enter()
 	s := h.shardFor(c.role, c.id)
 	s.mu.Lock()
 	key := idKey(c.role, c.id)
@@ -92,8 +91,8 @@ func (h *hub) register(c *client) (first, ok bool) {
 }
 
 // unregister removes c. It reports last=true when c was the id's last
-// connection on this node. The caller releases c's count of h.wg when it has
-// finished cleaning up after c.
+// connection on this node. The caller releases c's count of the gate when
+// it has finished cleaning up after c.
 func (h *hub) unregister(c *client) (last bool) {
 	s := h.shardFor(c.role, c.id)
 	s.mu.Lock()
@@ -128,37 +127,26 @@ func (h *hub) unregister(c *client) (last bool) {
 	return last
 }
 
-// deliver is the broker's entry into this node: it routes one frame to the
+// deliver is the broker's entry into this node: it queues one event to the
 // local connections it concerns. It never blocks on a connection.
-func (h *hub) deliver(ch Channel, frame []byte) {
-	switch ch {
-	case ChannelDrivers:
-		h.broadcastDrivers(frame)
-	case ChannelUsers:
-		var env struct {
-			Message struct {
-				UserID string `json:"user_id"`
-			} `json:"message"`
-		}
-		if err := json.Unmarshal(frame, &env); err != nil || env.Message.UserID == "" {
-			h.log.Warn("dropping rider frame without user_id", "err", err)
-			return
-		}
-		h.sendTo(RoleUser, env.Message.UserID, frame)
+func (h *hub) deliver(ev Event) int {
+	frame := wireFrame(ev.Frame)
+	if ev.Channel == ChannelDrivers {
+		return h.broadcastDrivers(ev.ID, frame)
 	}
+	return h.sendTo(RoleUser, ev.UserID, ev.ID, frame)
 }
 
-// broadcastDrivers queues frame to every local driver. Queueing is a short
-// critical section per connection; the writes themselves happen on the
-// connections' own writer goroutines, spread over every core.
-func (h *hub) broadcastDrivers(msg []byte) int {
-	frame := wireFrame(msg)
+// broadcastDrivers queues a framed message to every local driver. Queueing
+// is a short critical section per connection; the writes themselves happen
+// on the connections' own writer goroutines, spread over every core.
+func (h *hub) broadcastDrivers(id EventID, frame []byte) int {
 	n := 0
 	for i := range h.shards {
 		s := &h.shards[i]
 		s.mu.RLock()
 		for _, c := range s.drivers {
-			if c.queueWire(frame) {
+			if c.queueEvent(id, frame) {
 				n++
 			}
 		}
@@ -167,22 +155,40 @@ func (h *hub) broadcastDrivers(msg []byte) int {
 	return n
 }
 
-// sendTo queues msg to every local connection of one id.
-func (h *hub) sendTo(role Role, id string, msg []byte) int {
+// sendTo queues a framed message to every local connection of one id.
+func (h *hub) sendTo(role Role, id string, eventID EventID, frame []byte) int {
 	s := h.shardFor(role, id)
 	n := 0
-	var frame []byte
 	s.mu.RLock()
 	for _, c := range s.byID[idKey(role, id)] {
-		if frame == nil {
-			frame = wireFrame(msg)
-		}
-		if c.queueWire(frame) {
+		if c.queueEvent(eventID, frame) {
 			n++
 		}
 	}
 	s.mu.RUnlock()
 	return n
+}
+
+// has reports whether id has a connection of role on this node.
+func (h *hub) has(role Role, id string) bool {
+	s := h.shardFor(role, id)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.byID[idKey(role, id)]) > 0
+}
+
+// eachID calls fn once for every id connected to this node.
+func (h *hub) eachID(fn func(role Role, id string)) {
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.RLock()
+		for _, list := range s.byID {
+			if len(list) > 0 {
+				fn(list[0].role, list[0].id)
+			}
+		}
+		s.mu.RUnlock()
+	}
 }
 
 // each calls fn for every local connection, under its shard's read lock.
@@ -205,9 +211,7 @@ func (h *hub) shutdown() {
 	h.mu.Lock()
 	h.closing = true
 	h.mu.Unlock()
-	h.each(func(c *client) {
-		c.close(websocket.StatusGoingAway, "server shutting down")
-	})
+	h.each(func(c *client) { c.end(reasonShutdown) })
 }
 
 // runWriteWatchdog closes connections whose current write has taken longer
@@ -228,7 +232,7 @@ func (h *hub) runWriteWatchdog(ctx context.Context) {
 				if start := c.writeStart.Load(); start != 0 && start < limit {
 					h.counters.slowClients.Add(1)
 					h.log.Info("closing a connection whose writes are stuck", "role", c.role, "id", c.id, "write_timeout", h.cfg.WriteTimeout)
-					c.abort()
+					c.end(reasonStuckWrite)
 				}
 			})
 		}

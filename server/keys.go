@@ -43,3 +43,13 @@ func nodePresenceKey(role Role, nodeID string) string {
 func presenceNodesKey(role Role) string {
 	return "{" + activeKey(role) + "}:nodes"
 }
+
+// eventsKey is the stream that logs ch's events; epochKey names the log's
+// life, so that a restart that lost it is told apart from a quiet log. Both
+// carry the channel's name as a hash tag: on Redis Cluster they share the
+// sharded channel's slot, and publish.lua touches them together.
+func eventsKey(ch Channel) string { return "{" + string(ch) + "}:events" }
+func epochKey(ch Channel) string  { return "{" + string(ch) + "}:epoch" }
+
+// userOrdersKey is the sorted set of a rider's order ids by creation time.
+func userOrdersKey(userID string) string { return "orders:user:" + userID }

@@ -47,9 +47,10 @@ func (m *metrics) handler() http.Handler {
 }
 
 var (
-	descConns = prometheus.NewDesc("taxi_connections", "Open WebSocket connections on this node.", []string{"role"}, nil)
-	descTotal = prometheus.NewDesc("taxi_events_total", "Events since the node started.", []string{"event"}, nil)
-	descMode  = prometheus.NewDesc("taxi_redis_mode", "1 when the node runs on Redis, 0 in memory mode (alone or degraded).", nil, nil)
+	descConns  = prometheus.NewDesc("taxi_connections", "Open WebSocket connections on this node.", []string{"role"}, nil)
+	descTotal  = prometheus.NewDesc("taxi_events_total", "Events since the node started.", []string{"event"}, nil)
+	descClosed = prometheus.NewDesc("taxi_connections_closed_total", "Connections ended since the node started, by reason.", []string{"reason"}, nil)
+	descMode   = prometheus.NewDesc("taxi_redis_mode", "1 when the node runs on Redis, 0 in memory mode (alone or degraded).", nil, nil)
 )
 
 type counterCollector struct{ s *Server }
@@ -58,12 +59,16 @@ func (c *counterCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descConns
 	ch <- descTotal
 	ch <- descMode
+	ch <- descClosed
 }
 
 func (c *counterCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.s
 	ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(s.hub.drivers.Load()), "driver")
 	ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(s.hub.users.Load()), "user")
+	for reason, n := range s.hub.closed.snapshot() {
+		ch <- prometheus.MustNewConstMetric(descClosed, prometheus.CounterValue, float64(n), reason)
+	}
 	k := s.counters
 	for _, e := range []struct {
 		name string

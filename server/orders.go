@@ -13,6 +13,10 @@ type OrderStore interface {
 	Get(ctx context.Context, orderID string) (Order, error)
 	// Open returns every open order, oldest first.
 	Open(ctx context.Context) ([]Order, error)
+	// ByUser returns up to limit of a rider's orders, newest first,
+	// starting after the order before (empty for the newest). next is the
+	// cursor of the following page, empty on the last.
+	ByUser(ctx context.Context, userID string, limit int, before string) (orders []Order, next string, err error)
 	// Accept moves an open order to accepted for driverID. It returns
 	// ErrOrderTaken when another driver has it, ErrOrderNotOpen when it was
 	// cancelled and ErrOrderNotFound when it does not exist.

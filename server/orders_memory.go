@@ -116,3 +116,37 @@ func (m *memoryOrders) all() []Order {
 	}
 	return out
 }
+
+func (m *memoryOrders) ByUser(_ context.Context, userID string, limit int, before string) ([]Order, string, error) {
+	m.mu.Lock()
+	var all []Order
+	for _, o := range m.orders {
+		if o.UserID == userID {
+			all = append(all, *o)
+		}
+	}
+	m.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].CreatedAt.Equal(all[j].CreatedAt) {
+			return all[i].OrderID > all[j].OrderID
+		}
+		return all[i].CreatedAt.After(all[j].CreatedAt)
+	})
+	if before != "" {
+		for i, o := range all {
+			if o.OrderID == before {
+				all = all[i+1:]
+				break
+			}
+		}
+	}
+	return page(all, limit)
+}
+
+// page cuts orders to limit and names the cursor of the next page.
+func page(orders []Order, limit int) ([]Order, string, error) {
+	if len(orders) <= limit {
+		return orders, "", nil
+	}
+	return orders[:limit], orders[limit-1].OrderID, nil
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -44,7 +45,12 @@ func orderFromHash(h map[string]string) (Order, error) {
 	}
 	created, err := time.Parse(time.RFC3339Nano, h["created_at"])
 	if err != nil {
-		return Order{}, fmt.Errorf("order %s: created_at %q: %w", h["order_id"], h["created_at"], err)
+		return Order{}, fmt.Errorf("order %s: created_at %q: %w: %w", h["order_id"], h["created_at"], ErrInternal, err)
+	}
+	switch Status(h["status"]) {
+	case StatusOpen, StatusAccepted, StatusCancelled:
+	default:
+		return Order{}, fmt.Errorf("order %s: status %q: %w", h["order_id"], h["status"], ErrInternal)
 	}
 	return Order{
 		OrderID:   h["order_id"],
@@ -64,6 +70,7 @@ func (r *redisOrders) Create(ctx context.Context, o Order) error {
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, orderFields(o))
 		p.Expire(ctx, key, r.retention)
+		r.indexByUser(ctx, p, o)
 		if o.Status == StatusOpen {
 			p.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID})
 		}
@@ -86,8 +93,14 @@ func (r *redisOrders) restore(ctx context.Context, o Order) error {
 		return fmt.Errorf("redis: restore order %s: %w", o.OrderID, err)
 	}
 	switch {
-	case res == "created" && o.Status == StatusOpen:
-		err = r.rdb.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID}).Err()
+	case res == "created":
+		_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			r.indexByUser(ctx, p, o)
+			if o.Status == StatusOpen {
+				p.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID})
+			}
+			return nil
+		})
 	case res == "closed":
 		err = r.rdb.ZRem(ctx, keyOpenOrders, o.OrderID).Err()
 	}
@@ -181,4 +194,54 @@ func (r *redisOrders) Cancel(ctx context.Context, orderID, userID string) (Order
 	}
 	_ = r.rdb.ZRem(ctx, keyOpenOrders, orderID).Err()
 	return r.Get(ctx, orderID)
+}
+
+// indexByUser adds o to its rider's index, which lives as long as the
+// rider's newest order.
+func (r *redisOrders) indexByUser(ctx context.Context, p redis.Pipeliner, o Order) {
+	key := userOrdersKey(o.UserID)
+	p.ZAdd(ctx, key, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID})
+	p.Expire(ctx, key, r.retention)
+}
+
+func (r *redisOrders) ByUser(ctx context.Context, userID string, limit int, before string) ([]Order, string, error) {
+	key := userOrdersKey(userID)
+	max := "+inf"
+	if before != "" {
+		score, err := r.rdb.ZScore(ctx, key, before).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, "", nil
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("redis: orders of %s: %w", userID, err)
+		}
+		max = "(" + strconv.FormatFloat(score, 'f', -1, 64)
+	}
+	// Expired orders leave their ids behind until the index expires: read
+	// a little more than a page and skip them.
+	ids, err := r.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{Max: max, Min: "-inf", Count: int64(limit) + 16}).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("redis: orders of %s: %w", userID, err)
+	}
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, orderKey(id))
+		}
+		return nil
+	}); err != nil {
+		return nil, "", fmt.Errorf("redis: read orders of %s: %w", userID, err)
+	}
+	out := make([]Order, 0, len(ids))
+	for _, c := range cmds {
+		o, err := orderFromHash(c.Val())
+		if errors.Is(err, ErrOrderNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, o)
+	}
+	return page(out, limit)
 }

@@ -94,3 +94,40 @@ func toAny(ss []string) []any {
 	}
 	return out
 }
+
+// reconcile makes this node's presence set, and its share of the active
+// sets, match ids: ids missing are added, ids the node no longer has leave
+// (unless another node has them).
+func (r *redisPresence) reconcile(ctx context.Context, ids map[Role][]string) error {
+	for role, list := range ids {
+		key := nodePresenceKey(role, r.nodeID)
+		_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			p.SAdd(ctx, presenceNodesKey(role), r.nodeID)
+			for start := 0; start < len(list); start += 1000 {
+				chunk := toAny(list[start:min(start+1000, len(list))])
+				p.SAdd(ctx, key, chunk...)
+				p.SAdd(ctx, activeKey(role), chunk...)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("redis: re-assert %s presence: %w", role, err)
+		}
+		have, err := r.rdb.SMembers(ctx, key).Result()
+		if err != nil {
+			return fmt.Errorf("redis: read %s presence: %w", role, err)
+		}
+		local := make(map[string]bool, len(list))
+		for _, id := range list {
+			local[id] = true
+		}
+		for _, id := range have {
+			if !local[id] {
+				if err := r.Leave(ctx, role, id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

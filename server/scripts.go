@@ -33,3 +33,9 @@ var (
 	reapSrc    string
 	reapScript = redis.NewScript(reapSrc)
 )
+
+var (
+	//go:embed lua/publish.lua
+	publishSrc    string
+	publishScript = redis.NewScript(publishSrc)
+)

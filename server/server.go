@@ -30,10 +30,13 @@ type Server struct {
 	limits   *limiterSet
 	mux      *http.ServeMux
 
-	// mem is the node's memory backend in memory mode; link owns the
-	// Redis and fallback backends in Redis mode.
-	mem  *backend
-	link *redisLink
+	// backends gives order logic its stores: one memory set in memory
+	// mode, failover between Redis and memory in Redis mode, where cluster
+	// holds the rest of the tie to the other nodes.
+	backends backends
+	cluster  *cluster
+	presence *presenceWriter
+	greeter  *greeter
 
 	ready     atomic.Bool
 	advertise atomic.Value // string: base URL found at Serve
@@ -60,14 +63,17 @@ func New(cfg Config) (*Server, error) {
 	s.metrics = newMetrics(s)
 
 	if cfg.RedisURL != "" && !cfg.Memory {
-		link, err := newRedisLink(s)
+		c, err := newCluster(s)
 		if err != nil {
 			return nil, fmt.Errorf("new server: %w", err)
 		}
-		s.link = link
+		s.cluster = c
+		s.backends = c.failover
 	} else {
-		s.mem = newMemoryBackend(&s.cfg, s.deliver)
+		s.backends = single{newMemoryBackend(&s.cfg, s.deliver)}
 	}
+	s.presence = newPresenceWriter(s)
+	s.greeter = newGreeter(s)
 	s.routes()
 	s.ready.Store(true)
 	return s, nil
@@ -79,17 +85,17 @@ func (s *Server) NodeID() string { return s.cfg.NodeID }
 // mode is "redis" while the node shares state through Redis and "memory"
 // when it serves alone, by choice or during an outage.
 func (s *Server) mode() string {
-	if s.link != nil && !s.link.isDegraded() {
+	if s.cluster != nil && !s.cluster.failover.isDegraded() {
 		return "redis"
 	}
 	return "memory"
 }
 
 func (s *Server) redisStats() *RedisStats {
-	if s.link == nil {
+	if s.cluster == nil {
 		return nil
 	}
-	return s.link.stats()
+	return s.cluster.failover.stats()
 }
 
 // Start launches the node's background work: expiry sweeps and, in Redis
@@ -111,8 +117,13 @@ func (s *Server) Start(ctx context.Context) error {
 			s.hub.runWriteWatchdog(ctx)
 			return nil
 		})
-		if s.link != nil {
-			s.link.start(ctx, g)
+		// The presence writer exits when ctx ends.
+		g.Go(func() error {
+			s.presence.run(ctx)
+			return nil
+		})
+		if s.cluster != nil {
+			s.cluster.start(ctx, g, s.log)
 		}
 	})
 	return nil
@@ -126,7 +137,7 @@ func (s *Server) runSweeper(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if b := s.backend(); b.sweep != nil {
+			if b := s.backends.current(); b.sweep != nil {
 				b.sweep()
 			}
 			s.limits.prune()
@@ -143,13 +154,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.hub.shutdown()
 	done := make(chan struct{})
 	go func() {
-		s.hub.wg.Wait()
+		s.hub.gate.wait()
 		if s.stopBg != nil {
 			s.stopBg()
 			_ = s.bg.Wait()
 		}
-		if s.link != nil {
-			s.link.stop()
+		if s.cluster != nil {
+			s.cluster.stop()
 		}
 		close(done)
 	}()

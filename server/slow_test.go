@@ -60,7 +60,7 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 	start := time.Now()
 	for b := 0; b < frames; b += burst {
 		for i := b; i < b+burst; i++ {
-			s.hub.broadcastDrivers(encodeFrame(TypeNewOrder, Order{OrderID: fmt.Sprintf("o%d", i), UserID: payload}))
+			s.hub.broadcastDrivers(EventID{}, wireFrame(encodeFrame(TypeNewOrder, Order{OrderID: fmt.Sprintf("o%d", i), UserID: payload})))
 		}
 		for n, c := range fast {
 			for i := b; i < b+burst; i++ {
@@ -105,7 +105,7 @@ func TestStuckWriterIsClosedByTheWatchdog(t *testing.T) {
 	// The queue never fills (it is huge); only the stuck write can end it.
 	big := encodeFrame(TypeNewOrder, Order{OrderID: "o", UserID: strings.Repeat("x", 64<<10)})
 	for range 200 {
-		s.hub.broadcastDrivers(big)
+		s.hub.broadcastDrivers(EventID{}, wireFrame(big))
 	}
 	checkFor(t, defaultWait, pollEvery, func() error {
 		if s.hub.drivers.Load() != 0 {

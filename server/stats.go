@@ -51,6 +51,11 @@ type CounterStats struct {
 	BadFrames               int64 `json:"bad_frames"`
 	RateLimited             int64 `json:"rate_limited"`
 	ConnectionsRefused      int64 `json:"connections_refused"`
+	// ConnectionsClosed counts ended connections by reason (client_closed,
+	// slow_consumer, stuck_write, write_failed, ping_timeout, shutdown,
+	// message_too_big, unsupported_data, greet_failed); each connection is
+	// counted once.
+	ConnectionsClosed map[string]int64 `json:"connections_closed"`
 }
 
 // RedisStats describes the node's link to Redis in Redis mode.
@@ -92,6 +97,7 @@ func (s *Server) stats(_ context.Context) Stats {
 			BadFrames:               c.badFrames.Load(),
 			RateLimited:             c.rateLimited.Load(),
 			ConnectionsRefused:      c.connsRefused.Load(),
+			ConnectionsClosed:       s.hub.closed.snapshot(),
 		},
 		Redis:            s.redisStats(),
 		RSSBytes:         rssBytes(),

@@ -20,12 +20,13 @@ func backendFactories() map[string]backendFactory {
 	return map[string]backendFactory{
 		"memory": func(t *testing.T) *backend {
 			cfg := Config{}.withDefaults()
-			return newMemoryBackend(&cfg, func(Channel, []byte) {})
+			return newMemoryBackend(&cfg, func(Event) {})
 		},
 		"redis": func(t *testing.T) *backend {
 			srv := redistest.Start(t)
 			cfg := Config{NodeID: "suite"}.withDefaults()
-			return newRedisBackend(&cfg, srv.Client(t), false)
+			rdb := srv.Client(t)
+			return newRedisBackend(&cfg, rdb, newRedisBroker(&cfg, rdb, false, func(Event) {}))
 		},
 	}
 }
@@ -206,7 +207,7 @@ func testPresence(t *testing.T, p Presence) {
 func TestRestoreNeverUndoesRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	cfg := Config{NodeID: "restore"}.withDefaults()
-	b := newRedisBackend(&cfg, srv.Client(t), false)
+	b := newRedisBackend(&cfg, srv.Client(t), nil)
 	r := b.orders.(*redisOrders)
 	ctx := context.Background()
 

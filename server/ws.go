@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -62,16 +62,16 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			held:    true,
 			limiter: rate.NewLimiter(rate.Limit(s.cfg.MsgRate), s.cfg.MsgBurst),
 		}
-		first, ok := s.hub.register(c)
-		if !ok {
+		if _, ok := s.hub.register(c); !ok {
 			s.counters.connsRefused.Add(1)
 			_ = conn.Close(websocket.StatusTryAgainLater, "node full or shutting down")
 			cancel()
 			return
 		}
-		if !s.greet(c, first) {
-			s.disconnect(c)
-			s.hub.wg.Done()
+		s.presence.touch(role, id)
+		if !s.greeter.greet(c, r.URL.Query().Get("since")) {
+			s.disconnect(c, reasonGreetFailed)
+			s.hub.gate.exit()
 			return
 		}
 		// The connection's frames are read on a goroutine of its own and
@@ -79,67 +79,33 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 		// it grew parsing the request and encoding the first frame, ends,
 		// and the request can be collected. A fresh goroutine parked in a
 		// read needs only a small stack: most of an idle driver's memory
-		// was that stack and the request.
+		// was that stack and the request. It takes over the gate's count
+		// that register took.
 		go s.serveClient(c)
 	}
 }
 
-// greet records the connection's presence and sends its first frame. It
-// reports false when the connection was closed because the open orders
-// could not be loaded: a driver must be able to tell "no open orders" from
-// "could not load them", so it gets no connected frame and reconnects.
-func (s *Server) greet(c *client, first bool) bool {
-	ctx, role, id := c.ctx, c.role, c.id
-	if first {
-		b := s.backend()
-		if err := s.check(b, b.presence.Join(ctx, role, id)); err != nil {
-			s.log.Warn("presence join", "role", role, "id", id, "err", err)
-		}
-	}
-	hello := ConnectedMessage{NodeID: s.cfg.NodeID, Role: role, ID: id}
-	if role == RoleDriver {
-		b := s.backend()
-		open, err := b.orders.Open(ctx)
-		if err = s.check(b, err); errors.Is(err, ErrDegraded) {
-			b = s.backend()
-			open, err = b.orders.Open(ctx)
-		}
-		if err != nil {
-			s.log.Warn("open orders for connected frame", "driver_id", id, "err", err)
-			// The close handshake reads the peer's answer itself.
-			c.close(websocket.StatusTryAgainLater, "could not load open orders; reconnect")
-			return false
-		}
-		if open == nil {
-			open = []Order{}
-		}
-		hello.OpenOrders = &open
-		c.viewing = make(map[string]struct{})
-	}
-	c.open(encodeFrame(TypeConnected, hello))
-	c.startPing()
-	return true
-}
-
 // serveClient reads the client's frames until the connection ends, then
-// cleans up after it. It owns the count of hub.wg that register took.
+// cleans up after it. It owns the gate's count that register took.
 func (s *Server) serveClient(c *client) {
-	defer s.hub.wg.Done()
-	defer s.disconnect(c)
-	s.readLoop(c)
+	defer s.hub.gate.exit()
+	s.disconnect(c, s.readLoop(c))
 }
 
-// readLoop handles the client's frames until the connection ends.
-func (s *Server) readLoop(c *client) {
+// readLoop handles the client's frames until the connection ends, and
+// returns why it ended as far as the reader can tell.
+func (s *Server) readLoop(c *client) closeReason {
 	for {
 		typ, data, err := c.conn.Read(c.ctx)
 		if err != nil {
-			return
+			if strings.Contains(err.Error(), "read limited at") {
+				return reasonTooBig
+			}
+			return reasonClientClosed
 		}
 		if typ != websocket.MessageText {
 			s.counters.badFrames.Add(1)
-			c.close(websocket.StatusUnsupportedData, "binary frames are not supported; send JSON text frames")
-			return
+			return reasonBadFrame
 		}
 		if !c.limiter.Allow() {
 			s.counters.rateLimited.Add(1)
@@ -169,7 +135,7 @@ func (s *Server) handleDriverFrame(c *client, in inbound) {
 			return
 		}
 		if err := s.viewOrder(ctx, in.OrderID, c.id); err != nil {
-			code, reason := frameErrorFor(err)
+			_, code, reason := codeFor(err)
 			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
 			return
 		}
@@ -177,14 +143,14 @@ func (s *Server) handleDriverFrame(c *client, in inbound) {
 	case TypeUnviewOrder:
 		delete(c.viewing, in.OrderID)
 		if err := s.unviewOrder(ctx, in.OrderID, c.id); err != nil {
-			code, reason := frameErrorFor(err)
+			_, code, reason := codeFor(err)
 			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
 		}
 	case TypeAcceptOrder:
 		_, err := s.acceptOrder(ctx, in.OrderID, c.id)
 		res := AcceptResultMessage{OrderID: in.OrderID, Accepted: err == nil}
 		if err != nil {
-			res.Reason, _ = frameErrorFor(err)
+			_, res.Reason, _ = codeFor(err)
 		}
 		if err == nil {
 			delete(c.viewing, in.OrderID)
@@ -193,38 +159,18 @@ func (s *Server) handleDriverFrame(c *client, in inbound) {
 	}
 }
 
-// frameErrorFor turns an operation's error into the code and text of an
-// error frame or an accept_result reason.
-func frameErrorFor(err error) (code, reason string) {
-	switch {
-	case errors.Is(err, ErrOrderNotFound):
-		return "order_not_found", "no such order"
-	case errors.Is(err, ErrOrderTaken):
-		return "order_taken", "another driver accepted the order"
-	case errors.Is(err, ErrLockHeld):
-		return "order_locked", "another driver is accepting the order"
-	case errors.Is(err, ErrOrderNotOpen):
-		return "order_not_open", "the order is no longer open"
-	case errors.Is(err, ErrDegraded):
-		return "degraded", "the hub cannot decide this order now; retry shortly"
-	default:
-		return "unavailable", "the hub could not complete the request; retry shortly"
+// disconnect is the reader's cleanup: the connection ends (for reason,
+// unless it ended already), leaves the registry, presence and the viewers of
+// the orders it viewed.
+func (s *Server) disconnect(c *client, reason closeReason) {
+	c.end(reason)
+	s.hub.unregister(c)
+	s.presence.touch(c.role, c.id)
+	if len(c.viewing) == 0 {
+		return
 	}
-}
-
-// disconnect is the reader's cleanup: the connection leaves the registry,
-// presence and the viewers of the orders it viewed.
-func (s *Server) disconnect(c *client) {
-	c.finish()
-	last := s.hub.unregister(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if last {
-		b := s.backend()
-		if err := s.check(b, b.presence.Leave(ctx, c.role, c.id)); err != nil {
-			s.log.Warn("presence leave", "role", c.role, "id", c.id, "err", err)
-		}
-	}
 	for orderID := range c.viewing {
 		if err := s.unviewOrder(ctx, orderID, c.id); err != nil {
 			s.log.Debug("unview on disconnect", "order_id", orderID, "driver_id", c.id, "err", err)

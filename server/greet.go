@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Greeting bounds. A burst of connects (a node's drivers reconnecting to
+// the others when it leaves) is admitted at most greetSlots at a time; one
+// that waits longer than greetWait is closed with 1013 and reconnects.
+const (
+	greetSlots = 64
+	greetWait  = 10 * time.Second
+	// maxReplay bounds the events a resuming client is sent; a longer gap
+	// gets a snapshot.
+	maxReplay = 10000
+	// riderOrdersLimit bounds a rider's orders in its snapshot.
+	riderOrdersLimit = 50
+)
+
+// greeter builds each connection's first frames: connected with either the
+// events the client missed (resume) or a snapshot.
+type greeter struct {
+	s     *Server
+	slots chan struct{}
+	open  sharedRead
+}
+
+func newGreeter(s *Server) *greeter {
+	return &greeter{s: s, slots: make(chan struct{}, greetSlots)}
+}
+
+// greet sends c its first frames and lets its writer run. since is the
+// feed's ?since= value. It reports false when c was closed instead: the
+// node was too busy, or could not read the snapshot, so the client must
+// reconnect rather than take "nothing" for an answer.
+func (g *greeter) greet(c *client, since string) bool {
+	s := g.s
+	t := time.NewTimer(greetWait)
+	select {
+	case g.slots <- struct{}{}:
+		t.Stop()
+	case <-t.C:
+		c.end(reasonGreetFailed)
+		return false
+	case <-c.ctx.Done():
+		t.Stop()
+		return false
+	}
+	defer func() { <-g.slots }()
+
+	ctx, cancel := context.WithTimeout(c.ctx, greetWait)
+	defer cancel()
+	hello := ConnectedMessage{NodeID: s.cfg.NodeID, Role: c.role, ID: c.id}
+	if c.role == RoleDriver {
+		c.viewing = make(map[string]struct{})
+	}
+	if since != "" {
+		if first, mark, ok := g.resume(ctx, c, since, &hello); ok {
+			c.open(first, mark, true)
+			c.startPing()
+			return true
+		}
+		hello.Recovered = new(bool)
+	}
+	var mark EventID
+	err := s.do(ctx, true, func(b *backend) error {
+		mark = b.broker.Position(channelOf(c.role))
+		hello.Incomplete = b.partial
+		return g.snapshot(ctx, b, c, &hello)
+	})
+	if err != nil {
+		s.log.Warn("snapshot for connected frame", "role", c.role, "id", c.id, "err", err)
+		c.end(reasonGreetFailed)
+		return false
+	}
+	if !mark.IsZero() {
+		hello.LastEventID = mark.String()
+	}
+	c.open([][]byte{wireFrame(encodeFrame(TypeConnected, hello))}, mark, true)
+	c.startPing()
+	return true
+}
+
+// resume finds the events after since that concern c. ok is false when the
+// log no longer covers since, or cannot be read now.
+func (g *greeter) resume(ctx context.Context, c *client, since string, hello *ConnectedMessage) (first [][]byte, mark EventID, ok bool) {
+	id, err := ParseEventID(since)
+	if err != nil {
+		return nil, EventID{}, false
+	}
+	b := g.s.backends.current()
+	evs, covered, err := b.broker.Since(ctx, channelOf(c.role), id, maxReplay)
+	if err != nil {
+		err, _ = g.s.backends.observe(b, err)
+		g.s.log.Info("resume: event log unreadable, sending a snapshot", "role", c.role, "id", c.id, "err", err)
+		return nil, EventID{}, false
+	}
+	if !covered {
+		return nil, EventID{}, false
+	}
+	mark = id
+	first = [][]byte{nil}
+	for _, ev := range evs {
+		mark = ev.ID
+		if ev.concerns(c.role, c.id) {
+			first = append(first, wireFrame(ev.Frame))
+		}
+	}
+	hello.Recovered = new(bool)
+	*hello.Recovered = true
+	hello.LastEventID = mark.String()
+	first[0] = wireFrame(encodeFrame(TypeConnected, hello))
+	return first, mark, true
+}
+
+// snapshot puts the client's view of the state into hello: every open order
+// for a driver, the rider's recent orders for a rider. It is read after the
+// node's position was taken, so it reflects every event up to it.
+func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, hello *ConnectedMessage) error {
+	if c.role == RoleDriver {
+		open, err := g.open.read(ctx, b, time.Now(), b.orders.Open)
+		if err != nil {
+			return fmt.Errorf("open orders: %w", err)
+		}
+		hello.OpenOrders = &open
+		return nil
+	}
+	orders, _, err := b.orders.ByUser(ctx, c.id, riderOrdersLimit, "")
+	if err != nil {
+		return fmt.Errorf("orders of rider %s: %w", c.id, err)
+	}
+	if orders == nil {
+		orders = []Order{}
+	}
+	hello.Orders = &orders
+	return nil
+}
+
+// sharedRead lets concurrent greetings share one read of the open orders:
+// a caller joins a read that started after it took its position, or starts
+// one. A connect storm then costs a few reads, not one per driver.
+type sharedRead struct {
+	mu  sync.Mutex
+	cur *openRead
+}
+
+type openRead struct {
+	b       *backend
+	started time.Time
+	done    chan struct{}
+	orders  []Order
+	err     error
+}
+
+func (r *sharedRead) read(ctx context.Context, b *backend, after time.Time, fn func(context.Context) ([]Order, error)) ([]Order, error) {
+	r.mu.Lock()
+	cur := r.cur
+	if cur == nil || cur.b != b || cur.started.Before(after) {
+		cur = &openRead{b: b, started: time.Now(), done: make(chan struct{})}
+		r.cur = cur
+		r.mu.Unlock()
+		// The read serves every caller that joins it: it must not end
+		// with the first caller's connection.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), greetWait)
+		cur.orders, cur.err = fn(rctx)
+		cancel()
+		if cur.orders == nil && cur.err == nil {
+			cur.orders = []Order{}
+		}
+		close(cur.done)
+	} else {
+		r.mu.Unlock()
+	}
+	select {
+	case <-cur.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if cur.err != nil {
+		r.mu.Lock()
+		if r.cur == cur {
+			r.cur = nil
+		}
+		r.mu.Unlock()
+		return nil, cur.err
+	}
+	return cur.orders, nil
+}
+
+// resync sends every local client of ch a snapshot after a gap in its
+// events that the log does not cover: drivers the open orders, each rider
+// its recent orders. It runs on the delivery loop, before any later event of
+// ch is delivered.
+func (s *Server) resync(ctx context.Context, ch Channel) {
+	b := s.backends.current()
+	if ch == ChannelDrivers {
+		open, err := b.orders.Open(ctx)
+		if err != nil {
+			err, _ = s.backends.observe(b, err)
+			s.log.Warn("open orders after a gap in fan-out", "err", err)
+			return
+		}
+		if open == nil {
+			open = []Order{}
+		}
+		n := s.hub.broadcastDrivers(EventID{}, wireFrame(encodeFrame(TypeOpenOrders, OpenOrdersMessage{OpenOrders: open, Incomplete: b.partial})))
+		s.log.Info("resent open orders after a gap in fan-out", "orders", len(open), "drivers", n)
+		return
+	}
+	var riders []string
+	s.hub.eachID(func(role Role, id string) {
+		if role == RoleUser {
+			riders = append(riders, id)
+		}
+	})
+	for _, id := range riders {
+		orders, _, err := b.orders.ByUser(ctx, id, riderOrdersLimit, "")
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			s.log.Warn("rider orders after a gap in fan-out", "user_id", id, "err", err)
+			continue
+		}
+		if orders == nil {
+			orders = []Order{}
+		}
+		s.hub.sendTo(RoleUser, id, EventID{}, wireFrame(encodeFrame(TypeRiderOrders, RiderOrdersMessage{Orders: orders})))
+	}
+	s.log.Info("resent riders their orders after a gap in fan-out", "riders", len(riders))
+}
