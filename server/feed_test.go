@@ -175,7 +175,7 @@ func TestConnectedFrameCarriesOpenOrders(t *testing.T) {
 	h.request(t, "POST", "/orders/"+c.OrderID+"/cancel", "", map[string]string{"user_id": "u3"}, nil)
 
 	d := mustDial(t, h.wsURL("/ws/driver/late"))
-	var hello ConnectedMessage
+	var hello connectedFrame
 	d.next(t, TypeConnected, &hello)
 	if hello.NodeID != "test-node" || hello.Role != RoleDriver || hello.ID != "late" {
 		t.Fatalf("connected = %+v", hello)
@@ -186,7 +186,7 @@ func TestConnectedFrameCarriesOpenOrders(t *testing.T) {
 	// With no open order the list is there and empty, never missing.
 	h.request(t, "POST", "/orders/"+a.OrderID+"/cancel", "", map[string]string{"user_id": "u1"}, nil)
 	d2 := mustDial(t, h.wsURL("/ws/driver/later"))
-	var hello2 ConnectedMessage
+	var hello2 connectedFrame
 	d2.next(t, TypeConnected, &hello2)
 	if hello2.OpenOrders == nil || len(*hello2.OpenOrders) != 0 {
 		t.Fatalf("open_orders with none open = %v, want []", hello2.OpenOrders)
@@ -269,7 +269,7 @@ func TestLargeConnectedFrame(t *testing.T) {
 		}
 	}
 	d := mustDial(t, h.wsURL("/ws/driver/d1"))
-	var hello ConnectedMessage
+	var hello connectedFrame
 	d.next(t, TypeConnected, &hello)
 	if hello.OpenOrders == nil || len(*hello.OpenOrders) != 500 {
 		t.Fatalf("connected frame carried %v orders, want 500", hello.OpenOrders)

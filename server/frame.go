@@ -45,8 +45,10 @@ type ConnectedMessage struct {
 	// LastEventID is the id to reconnect with (?since=) when the client
 	// has seen no later event; empty when the log has none yet.
 	LastEventID string `json:"last_event_id,omitempty"`
-	// OpenOrders is every open order, for drivers; absent when recovered.
-	OpenOrders *[]Order `json:"open_orders,omitempty"`
+	// OpenOrders is every open order (a JSON array of Order, encoded once
+	// for every driver greeted from the same read), for drivers; absent
+	// when recovered.
+	OpenOrders json.RawMessage `json:"open_orders,omitempty"`
 	// Orders is the rider's recent orders, newest first, for riders;
 	// absent when recovered.
 	Orders *[]Order `json:"orders,omitempty"`

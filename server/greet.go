@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -70,7 +71,7 @@ func (g *greeter) greet(c *client, since string) bool {
 	err := s.do(ctx, true, func(b *backend) error {
 		mark = b.broker.Position(channelOf(c.role))
 		hello.Incomplete = b.partial
-		return g.snapshot(ctx, b, c, &hello)
+		return g.snapshot(ctx, b, c, time.Now(), &hello)
 	})
 	if err != nil {
 		s.log.Warn("snapshot for connected frame", "role", c.role, "id", c.id, "err", err)
@@ -120,13 +121,13 @@ func (g *greeter) resume(ctx context.Context, c *client, since string, hello *Co
 // snapshot puts the client's view of the state into hello: every open order
 // for a driver, the rider's recent orders for a rider. It is read after the
 // node's position was taken, so it reflects every event up to it.
-func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, hello *ConnectedMessage) error {
+func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, after time.Time, hello *ConnectedMessage) error {
 	if c.role == RoleDriver {
-		open, err := g.open.read(ctx, b, time.Now(), b.orders.Open)
+		open, err := g.open.read(ctx, b, after, b.orders.Open)
 		if err != nil {
 			return fmt.Errorf("open orders: %w", err)
 		}
-		hello.OpenOrders = &open
+		hello.OpenOrders = open
 		return nil
 	}
 	orders, _, err := b.orders.ByUser(ctx, c.id, riderOrdersLimit, "")
@@ -140,9 +141,11 @@ func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, hello *Co
 	return nil
 }
 
-// sharedRead lets concurrent greetings share one read of the open orders:
-// a caller joins a read that started after it took its position, or starts
-// one. A connect storm then costs a few reads, not one per driver.
+// sharedRead lets concurrent greetings share one read of the open orders,
+// encoded once: a caller joins a read that started after it took its
+// position; while an older read is in flight it waits for it to end and
+// then joins, or starts, the next one. A connect storm then costs a few
+// reads, not one per driver.
 type sharedRead struct {
 	mu  sync.Mutex
 	cur *openRead
@@ -152,43 +155,73 @@ type openRead struct {
 	b       *backend
 	started time.Time
 	done    chan struct{}
-	orders  []Order
+	raw     json.RawMessage // the orders as a JSON array
+	n       int
 	err     error
 }
 
-func (r *sharedRead) read(ctx context.Context, b *backend, after time.Time, fn func(context.Context) ([]Order, error)) ([]Order, error) {
-	r.mu.Lock()
-	cur := r.cur
-	if cur == nil || cur.b != b || cur.started.Before(after) {
+func (r *sharedRead) read(ctx context.Context, b *backend, after time.Time, fn func(context.Context) ([]Order, error)) (json.RawMessage, error) {
+	for {
+		r.mu.Lock()
+		cur := r.cur
+		if cur != nil && cur.b == b && !cur.started.Before(after) {
+			r.mu.Unlock()
+			return cur.wait(ctx)
+		}
+		if cur != nil && cur.b == b && !cur.finished() {
+			// An older read is in flight: wait for it, then join the
+			// read that follows it.
+			r.mu.Unlock()
+			select {
+			case <-cur.done:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		cur = &openRead{b: b, started: time.Now(), done: make(chan struct{})}
 		r.cur = cur
 		r.mu.Unlock()
-		// The read serves every caller that joins it: it must not end
-		// with the first caller's connection.
+		// The read serves every caller that joins it: it must not end with
+		// the first caller's connection.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), greetWait)
-		cur.orders, cur.err = fn(rctx)
+		orders, err := fn(rctx)
 		cancel()
-		if cur.orders == nil && cur.err == nil {
-			cur.orders = []Order{}
+		if orders == nil {
+			orders = []Order{}
+		}
+		cur.n = len(orders)
+		if cur.err = err; err == nil {
+			cur.raw, cur.err = json.Marshal(orders)
 		}
 		close(cur.done)
-	} else {
-		r.mu.Unlock()
+		if cur.err != nil {
+			r.mu.Lock()
+			if r.cur == cur {
+				r.cur = nil
+			}
+			r.mu.Unlock()
+		}
+		return cur.wait(ctx)
 	}
+}
+
+func (o *openRead) finished() bool {
 	select {
-	case <-cur.done:
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (o *openRead) wait(ctx context.Context) (json.RawMessage, error) {
+	select {
+	case <-o.done:
+		return o.raw, o.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if cur.err != nil {
-		r.mu.Lock()
-		if r.cur == cur {
-			r.cur = nil
-		}
-		r.mu.Unlock()
-		return nil, cur.err
-	}
-	return cur.orders, nil
 }
 
 // resync sends every local client of ch a snapshot after a gap in its

@@ -327,3 +327,9 @@ func collect(ch <-chan error) []error {
 
 // backend returns the stores the node uses now.
 func (s *Server) backend() *backend { return s.backends.current() }
+
+// connectedFrame decodes a connected frame with its open orders as orders.
+type connectedFrame struct {
+	ConnectedMessage
+	OpenOrders *[]Order `json:"open_orders"`
+}
