@@ -27,13 +27,15 @@ type hubNode struct {
 	base string // http://127.0.0.1:port
 }
 
-func startHub(t testing.TB, redisURL, nodeID string) *hubNode {
+// startHub starts an insecure hub on redisURL; configure, if given, changes
+// its configuration first.
+func startHub(t testing.TB, redisURL, nodeID string, configure ...func(*server.Config)) *hubNode {
 	t.Helper()
 	// The listener exists before the server starts: its address is the
 	// URL the heartbeat advertises.
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		NodeID:            nodeID,
 		Insecure:          true,
 		RedisURL:          redisURL,
@@ -42,7 +44,11 @@ func startHub(t testing.TB, redisURL, nodeID string) *hubNode {
 		HTTPRate:          1000,
 		HTTPBurst:         1000,
 		AdvertiseURL:      base,
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("new hub: %v", err)
 	}
@@ -95,11 +101,14 @@ func (h *hubNode) createOrder(t testing.TB, userID string) {
 }
 
 // wsClient is a driver or rider connected to a hub; it counts the frames
-// it receives by type.
+// it receives by type and keeps them.
 type wsClient struct {
+	conn *websocket.Conn
+
 	mu     sync.Mutex
 	counts map[string]int
 	total  int
+	frames [][]byte
 }
 
 func dial(t testing.TB, url string) *wsClient {
@@ -110,7 +119,7 @@ func dial(t testing.TB, url string) *wsClient {
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	c := &wsClient{counts: map[string]int{}}
+	c := &wsClient{conn: conn, counts: map[string]int{}}
 	done := make(chan struct{})
 	// The reader exits when the connection closes, at cleanup.
 	go func() {
@@ -125,6 +134,7 @@ func dial(t testing.TB, url string) *wsClient {
 			c.mu.Lock()
 			c.counts[f.Type]++
 			c.total++
+			c.frames = append(c.frames, data)
 			c.mu.Unlock()
 		}
 	}()
