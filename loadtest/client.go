@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
-// Roles of simulated clients, as the hub's tokens name them.
+// Roles of simulated clients.
 const (
-	roleDriver = "driver"
-	roleUser   = "user"
+	roleDriver = contract.RoleDriver
+	roleUser   = contract.RoleUser
 )
 
 // maxFrame bounds one inbound frame: a connected frame lists every open order.
@@ -27,7 +29,7 @@ const maxFrame = 4 << 20
 type client struct {
 	global int // index among all drivers (or all users) of the run
 	id     string
-	role   string
+	role   contract.Role
 	conn   *websocket.Conn
 
 	closing atomic.Bool // set before bench closes it, so the close is no drop
@@ -38,10 +40,10 @@ type client struct {
 
 // dialClient opens the feed of c at base with token and waits for the
 // connected frame, which proves the hub registered the client.
-func dialClient(ctx context.Context, hc *http.Client, base, role, id, token string, timeout time.Duration) (*websocket.Conn, error) {
+func dialClient(ctx context.Context, hc *http.Client, base string, role contract.Role, id, token string, timeout time.Duration) (*websocket.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/ws/" + role + "/" + id
+	u := "ws" + strings.TrimPrefix(base, "http") + "/ws/" + string(role) + "/" + id
 	var hdr http.Header
 	if token != "" {
 		hdr = http.Header{"Authorization": {"Bearer " + token}}
@@ -49,7 +51,7 @@ func dialClient(ctx context.Context, hc *http.Client, base, role, id, token stri
 	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: hc, HTTPHeader: hdr})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, &statusError{op: "dial " + role + " " + id, status: resp.StatusCode}
+			return nil, &statusError{op: "dial " + string(role) + " " + id, status: resp.StatusCode}
 		}
 		return nil, fmt.Errorf("dial %s %s: %w", role, id, err)
 	}
@@ -59,7 +61,7 @@ func dialClient(ctx context.Context, hc *http.Client, base, role, id, token stri
 		conn.CloseNow()
 		return nil, fmt.Errorf("read connected frame of %s %s: %w", role, id, err)
 	}
-	if f, ok := parseFrame(data); !ok || string(f.Type) != frameConnected {
+	if f, ok := parseFrame(data); !ok || string(f.Type) != contract.TypeConnected {
 		conn.CloseNow()
 		return nil, fmt.Errorf("%s %s: %w", role, id, errNoConnected)
 	}
@@ -108,7 +110,7 @@ func (c *client) readLoop(ctx context.Context, f *fleet) error {
 func (c *client) sendAccept(ctx context.Context, id string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	msg := `{"type":"accept_order","message":{"order_id":"` + id + `"}}`
+	msg := `{"type":"` + contract.TypeAcceptOrder + `","message":{"order_id":"` + id + `"}}`
 	c.mu.Lock()
 	if c.accepts == nil {
 		c.accepts = make(map[string]int64)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // A fleet is the share of a run's simulated clients one process holds: the
@@ -258,16 +260,16 @@ func (f *fleet) handle(c *client, data []byte, at int64) {
 		return
 	}
 	switch string(fr.Type) {
-	case frameNewOrder:
+	case contract.TypeNewOrder:
 		if c.role == roleDriver && len(fr.OrderID) > 0 {
 			f.reg.delivery(c.global, fr.OrderID, at)
 		}
-	case frameAcceptResult:
+	case contract.TypeAcceptResult:
 		if sent, ok := c.acceptAnswered(fr.OrderID); ok {
 			f.acceptLat.record(c.global, time.Duration(at-sent))
 			f.reg.raceOutcome(string(fr.OrderID), fr.Accepted)
 		}
-	case frameError:
+	case contract.TypeError:
 		f.errors.add(kindErrorFrame, 1)
 	}
 }

@@ -3,16 +3,8 @@ package loadtest
 import (
 	"bytes"
 	"encoding/json"
-)
 
-// Frame types bench reads from a hub's feeds (docs/api.md).
-const (
-	frameConnected      = "connected"
-	frameNewOrder       = "new_order"
-	frameOrderAccepted  = "order_accepted"
-	frameOrderCancelled = "order_cancelled"
-	frameAcceptResult   = "accept_result"
-	frameError          = "error"
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // frame is what bench needs from one hub frame.
@@ -36,14 +28,14 @@ func parseFrame(b []byte) (frame, bool) {
 	var f frame
 	f.Type = typ
 	switch string(typ) {
-	case frameNewOrder, frameOrderAccepted, frameOrderCancelled:
+	case contract.TypeNewOrder, contract.TypeOrderAccepted, contract.TypeOrderCancelled:
 		id, ok := scanString(b, `"order_id"`)
 		if !ok {
 			return decodeFrame(b)
 		}
 		f.OrderID = id
 		return f, true
-	case frameAcceptResult, frameError:
+	case contract.TypeAcceptResult, contract.TypeError:
 		return decodeFrame(b)
 	default:
 		return f, true

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // Scenario names a kind of run.
@@ -98,7 +100,8 @@ type Options struct {
 	// bound is reached is skipped and counted (errors "bench_saturated")
 	// rather than delayed, which would bend the open-loop schedule.
 	MaxInFlight int `json:"max_in_flight"`
-	// AuthSecret, when set, is the hubs' HS256 secret: bench mints a token
+	// AuthSecret, when set, is the hubs' HS256 secret, at least
+	// contract.MinSecretLen bytes as taxi serve requires: bench mints a token
 	// for every driver and rider. Empty means the hubs run with --insecure.
 	AuthSecret string `json:"auth_secret,omitempty"`
 	// SourceIPs are local addresses the WebSocket dials bind to round-robin,
@@ -260,6 +263,11 @@ func (o Options) validate() error {
 	}
 	if _, err := parseSourceIPs(o.SourceIPs); err != nil {
 		errs = append(errs, err)
+	}
+	if o.AuthSecret != "" {
+		if err := contract.CheckSecret(o.AuthSecret); err != nil {
+			errs = append(errs, fmt.Errorf("auth secret: %w", err))
+		}
 	}
 	if o.RunID != "" && !validID(o.RunID) {
 		errs = append(errs, fmt.Errorf("run id %q: want up to 16 characters of [A-Za-z0-9]", o.RunID))

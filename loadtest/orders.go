@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // hubAPI calls the hub's HTTP order API.
@@ -35,7 +37,7 @@ const maxAnswer = 64 << 10
 
 // do sends body as JSON with a token for role/id and decodes a 2xx answer
 // into out; any other status is a *statusError.
-func (a *hubAPI) do(ctx context.Context, op, url, role, id string, body, out any) error {
+func (a *hubAPI) do(ctx context.Context, op, url string, role contract.Role, id string, body, out any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
@@ -72,11 +74,6 @@ func (a *hubAPI) do(ctx context.Context, op, url, role, id string, body, out any
 	return nil
 }
 
-type point struct {
-	Lat float64 `json:"lat"`
-	Lng float64 `json:"lng"`
-}
-
 // createOrder posts an order for user and returns its id.
 func (a *hubAPI) createOrder(ctx context.Context, base, user string, seq int64) (string, error) {
 	// Spread pickups over a small grid so orders differ like real ones.
@@ -84,8 +81,8 @@ func (a *hubAPI) createOrder(ctx context.Context, base, user string, seq int64) 
 	lng := 4.8 + float64(seq%37)/1000
 	body := map[string]any{
 		"user_id": user,
-		"pickup":  point{lat, lng},
-		"dropoff": point{lat + 0.05, lng + 0.05},
+		"pickup":  contract.Point{Lat: lat, Lng: lng},
+		"dropoff": contract.Point{Lat: lat + 0.05, Lng: lng + 0.05},
 	}
 	var out struct {
 		OrderID string `json:"order_id"`

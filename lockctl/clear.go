@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
 //go:embed clear.lua
@@ -113,7 +115,7 @@ func (c *Controller) ClearStale(ctx context.Context, opts ClearOptions, fn func(
 // clearKey runs the clear script on key. staleOnly keeps a lock that has an
 // expiry again.
 func (c *Controller) clearKey(ctx context.Context, key string, opts ClearOptions, staleOnly bool) (Result, error) {
-	orderID := strings.TrimPrefix(key, LockPrefix)
+	orderID := strings.TrimPrefix(key, contract.LockKeyPrefix)
 	r := Result{OrderID: orderID, Key: key}
 	reply, err := clearScript.Run(ctx, c.rdb, []string{key}, opts.Owner, flag(opts.DryRun), flag(staleOnly)).Slice()
 	if err != nil {

@@ -12,6 +12,12 @@
 // taxi:lock_audit: who, from which host, when, which key, what it held and
 // what happened.
 //
+// The key names and the decoding of the order hash come from package
+// contract, the same ones taxi serve writes with. Files: lockctl.go (the Controller, Lock, the
+// errors), list.go (walking the locks), show.go (one order's lock, order and
+// viewers), clear.go and clear.lua (the checked clear), audit.go (the audit
+// stream).
+//
 // This package must never use KEYS or load the whole keyspace into memory
 // (it walks it with SCAN, one batch at a time, on every Cluster master),
 // never delete a lock without checking atomically, in one Lua script, that it

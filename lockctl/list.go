@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // Filter selects the locks List reports. The zero Filter selects every lock.
@@ -105,7 +107,7 @@ type walk struct {
 func (w *walk) scan(ctx context.Context, node redis.Cmdable) error {
 	var cursor uint64
 	for {
-		keys, next, err := node.Scan(ctx, cursor, LockPrefix+"*", scanCount).Result()
+		keys, next, err := node.Scan(ctx, cursor, contract.LockKeyPrefix+"*", scanCount).Result()
 		if err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
@@ -156,7 +158,7 @@ func (w *walk) inspect(ctx context.Context, node redis.Cmdable, keys []string) e
 			return fmt.Errorf("read ttl of %s: %w", k, terr)
 		}
 		w.totals.Scanned++
-		l := Lock{OrderID: strings.TrimPrefix(k, LockPrefix), Owner: owner, TTL: ttl}
+		l := Lock{OrderID: strings.TrimPrefix(k, contract.LockKeyPrefix), Owner: owner, TTL: ttl}
 		if ttl == -1 {
 			l.TTL = NoExpiry
 		}

@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
-// Key names fixed by the Redis contract of taxi serve.
 const (
-	LockPrefix    = "order_lock:"
-	OrderPrefix   = "order:"
-	ViewersPrefix = "order_viewers:"
-	// AuditStream is the capped stream where every clear is recorded.
-	AuditStream = "taxi:lock_audit"
+	// AuditStream is the capped stream where every clear is recorded,
+	// contract.KeyLockAudit.
+	AuditStream = contract.KeyLockAudit
 	// AuditMaxLen is the approximate number of records the stream keeps.
 	AuditMaxLen = 10000
 )
@@ -51,19 +50,14 @@ var (
 // to 64 characters of [A-Za-z0-9_-]. Such ids cannot contain SCAN pattern
 // characters or key separators, so they can never name another key.
 func ValidateOrderID(id string) error {
-	if len(id) == 0 || len(id) > 64 {
+	if !contract.ValidID(id) {
 		return fmt.Errorf("%w %q: want 1 to 64 letters, digits, '_' or '-'", ErrInvalidOrderID, id)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return fmt.Errorf("%w %q: want 1 to 64 letters, digits, '_' or '-'", ErrInvalidOrderID, id)
-		}
 	}
 	return nil
 }
 
-// LockKey returns the lock key of an order.
-func LockKey(orderID string) string { return LockPrefix + orderID }
+// LockKey returns the lock key of an order, contract.LockKey.
+func LockKey(orderID string) string { return contract.LockKey(orderID) }
 
 // Controller inspects and clears order locks in one Redis deployment.
 // It is safe for concurrent use.

@@ -5,19 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/taxi-hub/taxi/contract"
 )
 
-// Order is the state of an order as taxi serve keeps it in the hash
-// order:<order_id>.
+// Order is an order as taxi lock show prints it: the hash
+// order:<order_id> decoded by contract.DecodeOrder, coordinates flattened.
 type Order struct {
 	OrderID    string
 	UserID     string
-	Status     string // open, accepted or cancelled
-	DriverID   string // empty until accepted
+	Status     contract.Status // open, accepted or cancelled
+	DriverID   string          // empty until accepted
 	PickupLat  float64
 	PickupLng  float64
 	DropoffLat float64
@@ -51,19 +52,17 @@ func (c *Controller) Show(ctx context.Context, orderID string) (Detail, error) {
 	pipe := c.rdb.Pipeline()
 	get := pipe.Get(ctx, LockKey(orderID))
 	ttl := pipe.PTTL(ctx, LockKey(orderID))
-	hash := pipe.HGetAll(ctx, OrderPrefix+orderID)
-	viewers := pipe.SMembers(ctx, ViewersPrefix+orderID)
+	hash := pipe.HGetAll(ctx, contract.OrderKey(orderID))
+	viewers := pipe.SMembers(ctx, contract.ViewersKey(orderID))
 	_, _ = pipe.Exec(ctx) // errors are checked per command below
 
 	if err := hash.Err(); err != nil {
-		return d, fmt.Errorf("show order %s: read %s%s: %w", orderID, OrderPrefix, orderID, err)
+		return d, fmt.Errorf("show order %s: read %s: %w", orderID, contract.OrderKey(orderID), err)
 	}
 	if err := viewers.Err(); err != nil {
-		return d, fmt.Errorf("show order %s: read %s%s: %w", orderID, ViewersPrefix, orderID, err)
+		return d, fmt.Errorf("show order %s: read %s: %w", orderID, contract.ViewersKey(orderID), err)
 	}
-	if fields := hash.Val(); len(fields) > 0 {
-		d.Order, d.Warnings = parseOrder(orderID, fields)
-	}
+	d.Order, d.Warnings = decodeOrder(orderID, hash.Val())
 	d.Viewers = viewers.Val()
 	slices.Sort(d.Viewers)
 
@@ -90,44 +89,37 @@ func (c *Controller) Show(ctx context.Context, orderID string) (Detail, error) {
 	return d, nil
 }
 
-// parseOrder reads the order hash leniently: a damaged field becomes a
-// warning, because during an incident a broken order is a finding, not a
-// reason to hide the lock.
-func parseOrder(orderID string, f map[string]string) (*Order, []string) {
+// decodeOrder decodes the order hash h leniently: a missing or damaged
+// field becomes a warning, because during an incident a broken order is a
+// finding, not a reason to hide the lock. It returns nil for an order that
+// is not in Redis.
+func decodeOrder(orderID string, h map[string]string) (*Order, []string) {
+	o, err := contract.DecodeOrder(h)
+	if errors.Is(err, contract.ErrOrderNotFound) {
+		return nil, nil
+	}
 	var warnings []string
-	o := &Order{
-		OrderID:  f["order_id"],
-		UserID:   f["user_id"],
-		Status:   f["status"],
-		DriverID: f["driver_id"],
+	var corrupt *contract.CorruptOrderError
+	switch {
+	case errors.As(err, &corrupt):
+		for _, f := range corrupt.Fields {
+			warnings = append(warnings, f.Error())
+		}
+	case err != nil:
+		warnings = append(warnings, err.Error())
 	}
 	if o.OrderID == "" {
 		o.OrderID = orderID
 	}
-	for _, c := range []struct {
-		name string
-		dst  *float64
-	}{
-		{"pickup_lat", &o.PickupLat}, {"pickup_lng", &o.PickupLng},
-		{"dropoff_lat", &o.DropoffLat}, {"dropoff_lng", &o.DropoffLng},
-	} {
-		v, ok := f[c.name]
-		if !ok {
-			continue
-		}
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("field %s is %q, not a number", c.name, v))
-			continue
-		}
-		*c.dst = x
-	}
-	if v, ok := f["created_at"]; ok {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("field created_at is %q, not an RFC 3339 time", v))
-		}
-		o.CreatedAt = t
-	}
-	return o, warnings
+	return &Order{
+		OrderID:    o.OrderID,
+		UserID:     o.UserID,
+		Status:     o.Status,
+		DriverID:   o.DriverID,
+		PickupLat:  o.Pickup.Lat,
+		PickupLng:  o.Pickup.Lng,
+		DropoffLat: o.Dropoff.Lat,
+		DropoffLng: o.Dropoff.Lng,
+		CreatedAt:  o.CreatedAt,
+	}, warnings
 }

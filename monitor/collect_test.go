@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/internal/redistest"
-	"github.com/taxi-hub/taxi/server"
 )
 
 func nodeByID(t *testing.T, s Snapshot, id string) Node {
@@ -80,7 +80,7 @@ func TestCollectorNodeWithoutHeartbeatIsDown(t *testing.T) {
 	rdb := rs.Client(t)
 	// No hub runs here, so nobody reaps the entry: a node listed in
 	// taxi:nodes whose heartbeat expired.
-	if err := rdb.SAdd(context.Background(), server.RedisKeyNodes, "ghost").Err(); err != nil {
+	if err := rdb.SAdd(context.Background(), contract.KeyNodes, "ghost").Err(); err != nil {
 		t.Fatal(err)
 	}
 	c, err := newCollector(Options{RedisURL: rs.URL()}.withDefaults())
@@ -298,7 +298,7 @@ func TestCollectorOnCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := rdb.SAdd(ctx, keyActiveDrivers, "d1", "d2").Err(); err != nil {
+	if err := rdb.SAdd(ctx, contract.KeyActiveDrivers, "d1", "d2").Err(); err != nil {
 		t.Fatal(err)
 	}
 	c, err := newCollector(Options{RedisURL: cl.URL()}.withDefaults())
@@ -336,7 +336,7 @@ func TestCollectorFollowsNodesLeaving(t *testing.T) {
 		t.Fatalf("nodes %+v, want n1 and n2", snap.Nodes)
 	}
 	// What a graceful shutdown of n2 and a wiped registry look like.
-	if err := e.rdb.Del(ctx, server.RedisNodeKeyPrefix+"n2", server.RedisNodeKeyPrefix+"n1", server.RedisKeyNodes).Err(); err != nil {
+	if err := e.rdb.Del(ctx, contract.NodeKey("n2"), contract.NodeKey("n1"), contract.KeyNodes).Err(); err != nil {
 		t.Fatal(err)
 	}
 	snap := c.Collect(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/internal/eventually"
 	"github.com/taxi-hub/taxi/internal/redistest"
 	"github.com/taxi-hub/taxi/server"
@@ -26,13 +27,15 @@ type hubNode struct {
 	base string // http://127.0.0.1:port
 }
 
-func startHub(t testing.TB, redisURL, nodeID string) *hubNode {
+// startHub starts an insecure hub on redisURL; configure, if given, changes
+// its configuration first.
+func startHub(t testing.TB, redisURL, nodeID string, configure ...func(*server.Config)) *hubNode {
 	t.Helper()
 	// The listener exists before the server starts: its address is the
 	// URL the heartbeat advertises.
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
-	srv, err := server.New(server.Config{
+	cfg := server.Config{
 		NodeID:            nodeID,
 		Insecure:          true,
 		RedisURL:          redisURL,
@@ -41,7 +44,11 @@ func startHub(t testing.TB, redisURL, nodeID string) *hubNode {
 		HTTPRate:          1000,
 		HTTPBurst:         1000,
 		AdvertiseURL:      base,
-	})
+	}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	srv, err := server.New(cfg)
 	if err != nil {
 		t.Fatalf("new hub: %v", err)
 	}
@@ -94,11 +101,14 @@ func (h *hubNode) createOrder(t testing.TB, userID string) {
 }
 
 // wsClient is a driver or rider connected to a hub; it counts the frames
-// it receives by type.
+// it receives by type and keeps them.
 type wsClient struct {
+	conn *websocket.Conn
+
 	mu     sync.Mutex
 	counts map[string]int
 	total  int
+	frames [][]byte
 }
 
 func dial(t testing.TB, url string) *wsClient {
@@ -109,7 +119,7 @@ func dial(t testing.TB, url string) *wsClient {
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	c := &wsClient{counts: map[string]int{}}
+	c := &wsClient{conn: conn, counts: map[string]int{}}
 	done := make(chan struct{})
 	// The reader exits when the connection closes, at cleanup.
 	go func() {
@@ -124,6 +134,7 @@ func dial(t testing.TB, url string) *wsClient {
 			c.mu.Lock()
 			c.counts[f.Type]++
 			c.total++
+			c.frames = append(c.frames, data)
 			c.mu.Unlock()
 		}
 	}()
@@ -161,8 +172,8 @@ func newTestEnv(t testing.TB) *testEnv {
 	e.hub = startHub(t, rs.URL(), "n1")
 	ctx := context.Background()
 	eventually.Check(t, 10*time.Second, func() error {
-		n, err := e.rdb.PubSubNumSub(ctx, channelDrivers).Result()
-		if err != nil || n[channelDrivers] != 1 {
+		n, err := e.rdb.PubSubNumSub(ctx, string(contract.ChannelDrivers)).Result()
+		if err != nil || n[string(contract.ChannelDrivers)] != 1 {
 			return fmt.Errorf("hub not subscribed yet: %v %v", n, err)
 		}
 		return nil
@@ -173,8 +184,8 @@ func newTestEnv(t testing.TB) *testEnv {
 	}
 	e.rider = dial(t, ws+"/ws/user/u1")
 	eventually.Check(t, 10*time.Second, func() error {
-		d, _ := e.rdb.SCard(ctx, keyActiveDrivers).Result()
-		u, _ := e.rdb.SCard(ctx, keyActiveUsers).Result()
+		d, _ := e.rdb.SCard(ctx, contract.KeyActiveDrivers).Result()
+		u, _ := e.rdb.SCard(ctx, contract.KeyActiveUsers).Result()
 		if d != 3 || u != 1 {
 			return fmt.Errorf("presence: %d drivers, %d users", d, u)
 		}
@@ -182,13 +193,13 @@ func newTestEnv(t testing.TB) *testEnv {
 	})
 
 	e.deadURL = "http://" + deadAddr(t) + "/ws/stats"
-	hb, _ := json.Marshal(server.NodeHeartbeat{
+	hb, _ := json.Marshal(contract.NodeHeartbeat{
 		NodeID: "n2", StatsURL: e.deadURL, Version: "dev", Mode: "redis",
 		Hostname: "gone", PID: 2, StartedAt: time.Now(), UpdatedAt: time.Now(), Drivers: 4,
 	})
 	seed := []func(p redis.Pipeliner){
-		func(p redis.Pipeliner) { p.Set(ctx, server.RedisNodeKeyPrefix+"n2", hb, time.Hour) },
-		func(p redis.Pipeliner) { p.SAdd(ctx, server.RedisKeyNodes, "n2") },
+		func(p redis.Pipeliner) { p.Set(ctx, contract.NodeKey("n2"), hb, time.Hour) },
+		func(p redis.Pipeliner) { p.SAdd(ctx, contract.KeyNodes, "n2") },
 		func(p redis.Pipeliner) { p.Set(ctx, "order_lock:ord-1001", "d7", 0) },
 		func(p redis.Pipeliner) { p.Set(ctx, "order_lock:ord-1002", "d2", time.Hour) },
 		func(p redis.Pipeliner) { p.SAdd(ctx, "order_viewers:ord-1001", "d1", "d2", "d3") },
@@ -239,7 +250,7 @@ func (e *testEnv) settle(t testing.TB) {
 	eventually.Check(t, 10*time.Second, func() error {
 		received := 0
 		for i, d := range e.drivers {
-			n, total := d.count(server.TypeNewOrder)
+			n, total := d.count(contract.TypeNewOrder)
 			if n != e.orders {
 				return fmt.Errorf("driver %d has %d new_order frames, want %d", i+1, n, e.orders)
 			}

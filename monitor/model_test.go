@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/lockctl"
 	"github.com/taxi-hub/taxi/server"
 )
@@ -104,7 +105,7 @@ func sampleSnapshot(at time.Time, framesSent int64) Snapshot {
 		Time: at,
 		Redis: &RedisSnapshot{
 			URL: "redis://redis:6379/0", LatencyMs: 0.3, ActiveDrivers: 11, ActiveUsers: 3,
-			Channels: []Channel{{Name: channelDrivers, Subscribers: 2}, {Name: channelUsers, Subscribers: 2}},
+			Channels: []Channel{{Name: string(contract.ChannelDrivers), Subscribers: 2}, {Name: string(contract.ChannelUsers), Subscribers: 2}},
 			Server:   ServerInfo{Version: "7.2.4", UsedMemoryBytes: 3 << 20, ConnectedClients: 12, OpsPerSec: 80, Masters: 1},
 			Locks: Locks{Total: 2, Stale: 1, Items: []lockctl.Lock{
 				{OrderID: "ord-2", Owner: "d5", TTL: 3 * time.Second},

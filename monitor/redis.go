@@ -13,9 +13,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/internal/redisconn"
 	"github.com/taxi-hub/taxi/lockctl"
-	"github.com/taxi-hub/taxi/server"
 )
 
 // Bounds on what one snapshot keeps, so memory stays flat however large
@@ -24,14 +24,6 @@ const (
 	maxLocks  = 1000
 	maxViewed = 50
 	scanCount = 1000
-)
-
-// Contract names of taxi serve's Redis keys (docs/redis.md).
-const (
-	keyActiveDrivers = "active_drivers"
-	keyActiveUsers   = "active_users"
-	channelDrivers   = "drivers_channel"
-	channelUsers     = "users_channel"
 )
 
 // redisReader reads the cluster's state from Redis. It only reads: the one
@@ -74,7 +66,7 @@ func (r *redisReader) close() error { return r.rdb.Close() }
 // heartbeat is one entry of taxi:nodes with its heartbeat, nil when expired.
 type heartbeat struct {
 	nodeID string
-	hb     *server.NodeHeartbeat
+	hb     *contract.NodeHeartbeat
 	err    string
 }
 
@@ -90,15 +82,15 @@ func (r *redisReader) ping(ctx context.Context) (time.Duration, error) {
 // heartbeats reads the node registry and each node's heartbeat in one
 // pipeline (which a ClusterClient splits by slot).
 func (r *redisReader) heartbeats(ctx context.Context) ([]heartbeat, error) {
-	ids, err := r.rdb.SMembers(ctx, server.RedisKeyNodes).Result()
+	ids, err := r.rdb.SMembers(ctx, contract.KeyNodes).Result()
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", server.RedisKeyNodes, err)
+		return nil, fmt.Errorf("read %s: %w", contract.KeyNodes, err)
 	}
 	slices.Sort(ids)
 	pipe := r.rdb.Pipeline()
 	gets := make([]*redis.StringCmd, len(ids))
 	for i, id := range ids {
-		gets[i] = pipe.Get(ctx, server.RedisNodeKeyPrefix+id)
+		gets[i] = pipe.Get(ctx, contract.NodeKey(id))
 	}
 	if len(ids) > 0 {
 		_, _ = pipe.Exec(ctx) // checked per command: redis.Nil is an expired heartbeat
@@ -113,7 +105,7 @@ func (r *redisReader) heartbeats(ctx context.Context) ([]heartbeat, error) {
 		case err != nil:
 			return nil, fmt.Errorf("read heartbeat of %s: %w", id, err)
 		default:
-			var hb server.NodeHeartbeat
+			var hb contract.NodeHeartbeat
 			if err := json.Unmarshal([]byte(raw), &hb); err != nil {
 				h.err = fmt.Sprintf("unreadable heartbeat: %v", err)
 			} else {
@@ -148,17 +140,17 @@ func (r *redisReader) read(ctx context.Context, s *RedisSnapshot) {
 
 func (r *redisReader) presence(ctx context.Context, s *RedisSnapshot) error {
 	pipe := r.rdb.Pipeline()
-	d := pipe.SCard(ctx, keyActiveDrivers)
-	u := pipe.SCard(ctx, keyActiveUsers)
+	d := pipe.SCard(ctx, contract.KeyActiveDrivers)
+	u := pipe.SCard(ctx, contract.KeyActiveUsers)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("count %s and %s: %w", keyActiveDrivers, keyActiveUsers, err)
+		return fmt.Errorf("count %s and %s: %w", contract.KeyActiveDrivers, contract.KeyActiveUsers, err)
 	}
 	s.ActiveDrivers, s.ActiveUsers = d.Val(), u.Val()
 	return nil
 }
 
 func (r *redisReader) channels(ctx context.Context, s *RedisSnapshot) error {
-	names := []string{channelDrivers, channelUsers}
+	names := []string{string(contract.ChannelDrivers), string(contract.ChannelUsers)}
 	var m map[string]int64
 	var err error
 	if r.cluster {
@@ -280,7 +272,7 @@ func (r *redisReader) viewed(ctx context.Context, into *Viewed) error {
 	err := r.forEachMaster(ctx, func(ctx context.Context, node redis.Cmdable) error {
 		var cursor uint64
 		for {
-			keys, next, err := node.Scan(ctx, cursor, lockctl.ViewersPrefix+"*", scanCount).Result()
+			keys, next, err := node.Scan(ctx, cursor, contract.ViewersKeyPrefix+"*", scanCount).Result()
 			if err != nil {
 				return fmt.Errorf("scan: %w", err)
 			}
@@ -326,7 +318,7 @@ func scard(ctx context.Context, node redis.Cmdable, keys []string) ([]ViewedOrde
 		case n == 0:
 			continue // expired since SCAN
 		}
-		out = append(out, ViewedOrder{OrderID: strings.TrimPrefix(k, lockctl.ViewersPrefix), Viewers: n})
+		out = append(out, ViewedOrder{OrderID: strings.TrimPrefix(k, contract.ViewersKeyPrefix), Viewers: n})
 	}
 	return out, nil
 }
@@ -355,8 +347,8 @@ func (r *redisReader) orderDetails(ctx context.Context, top []ViewedOrder) error
 	hashes := make([]*redis.SliceCmd, len(top))
 	locks := make([]*redis.StringCmd, len(top))
 	for i, o := range top {
-		hashes[i] = pipe.HMGet(ctx, lockctl.OrderPrefix+o.OrderID, "status", "user_id", "driver_id")
-		locks[i] = pipe.Get(ctx, lockctl.LockKey(o.OrderID))
+		hashes[i] = pipe.HMGet(ctx, contract.OrderKey(o.OrderID), contract.OrderFieldStatus, contract.OrderFieldUserID, contract.OrderFieldDriverID)
+		locks[i] = pipe.Get(ctx, contract.LockKey(o.OrderID))
 	}
 	_, _ = pipe.Exec(ctx) // checked per command: a missing order or lock is normal
 	str := func(v any) string { s, _ := v.(string); return s }

@@ -3,6 +3,7 @@ package monitor
 import (
 	"time"
 
+	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/lockctl"
 	"github.com/taxi-hub/taxi/server"
 )
@@ -107,7 +108,7 @@ type Node struct {
 	Up    bool   `json:"up"`
 	Error string `json:"error,omitempty"`
 	// Heartbeat is the node's taxi:node:<id> record, when Redis has one.
-	Heartbeat *server.NodeHeartbeat `json:"heartbeat,omitempty"`
+	Heartbeat *contract.NodeHeartbeat `json:"heartbeat,omitempty"`
 	// Stats is the node's /ws/stats, when it answered.
 	Stats *server.Stats `json:"stats,omitempty"`
 }

@@ -1,0 +1,98 @@
+package contract
+
+import "encoding/json"
+
+// Frame types. Every WebSocket frame, and every message on ChannelDrivers and
+// ChannelUsers, is the JSON envelope {"type": <one of these>, "message": {...}}.
+//
+// The hub sends:
+const (
+	// TypeConnected opens every feed; its message is a ConnectedMessage.
+	TypeConnected = "connected"
+	// TypeNewOrder announces an order to drivers; its message is an Order.
+	TypeNewOrder = "new_order"
+	// TypeOrderAccepted: an OrderAcceptedMessage, to drivers and the rider.
+	TypeOrderAccepted = "order_accepted"
+	// TypeOrderCancelled: an OrderCancelledMessage, to drivers and the rider.
+	TypeOrderCancelled = "order_cancelled"
+	// TypeOrderViewers: an OrderViewersMessage, to the order's rider.
+	TypeOrderViewers = "order_viewers"
+	// TypeOpenOrders: an OpenOrdersMessage, to drivers after a gap in
+	// fan-out.
+	TypeOpenOrders = "open_orders"
+	// TypeAcceptResult: an AcceptResultMessage, answering accept_order.
+	TypeAcceptResult = "accept_result"
+	// TypeError: an ErrorMessage, answering a frame the hub could not use.
+	TypeError = "error"
+)
+
+// A driver sends, each with an OrderRequestMessage:
+const (
+	TypeViewOrder   = "view_order"
+	TypeUnviewOrder = "unview_order"
+	TypeAcceptOrder = "accept_order"
+)
+
+// Envelope is the shape of every frame.
+type Envelope struct {
+	Type    string          `json:"type"`
+	Message json.RawMessage `json:"message"`
+}
+
+// ConnectedMessage opens every feed.
+type ConnectedMessage struct {
+	NodeID string `json:"node_id"`
+	Role   Role   `json:"role"`
+	ID     string `json:"id"`
+	// OpenOrders is every open order, for drivers only (riders get none):
+	// a driver who reconnects misses nothing.
+	OpenOrders *[]Order `json:"open_orders,omitempty"`
+}
+
+// OpenOrdersMessage resends the open orders after a gap in fan-out, so a
+// driver misses no order published during the gap.
+type OpenOrdersMessage struct {
+	OpenOrders []Order `json:"open_orders"`
+}
+
+// OrderAcceptedMessage tells drivers and the order's rider who won.
+type OrderAcceptedMessage struct {
+	OrderID  string `json:"order_id"`
+	DriverID string `json:"driver_id"`
+	UserID   string `json:"user_id"`
+}
+
+// OrderCancelledMessage tells drivers and the rider that an order is gone.
+type OrderCancelledMessage struct {
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+}
+
+// OrderViewersMessage tells a rider how many drivers look at its order.
+type OrderViewersMessage struct {
+	OrderID string `json:"order_id"`
+	UserID  string `json:"user_id"`
+	Count   int    `json:"count"`
+}
+
+// AcceptResultMessage answers a driver's accept_order.
+type AcceptResultMessage struct {
+	OrderID  string `json:"order_id"`
+	Accepted bool   `json:"accepted"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// ErrorMessage answers a frame the hub could not use. The connection stays
+// open.
+type ErrorMessage struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+	// Type echoes the offending frame's type when it could be read.
+	Type string `json:"type,omitempty"`
+}
+
+// OrderRequestMessage is the message of a driver's view_order,
+// unview_order and accept_order: the order, by id.
+type OrderRequestMessage struct {
+	OrderID string `json:"order_id"`
+}

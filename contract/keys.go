@@ -1,0 +1,125 @@
+package contract
+
+// Redis key and channel names. Each says its Redis type, who writes it and
+// who reads it; docs/redis.md is the same list for people.
+//
+// The first group is a contract with existing deployments, dashboards and
+// scripts: names and formats never change.
+const (
+	// KeyActiveDrivers is a set of the ids of drivers connected to any node.
+	// Written by every node (join, leave, reaping); read by the nodes
+	// (presence counts) and taxi monitor.
+	KeyActiveDrivers = "active_drivers"
+	// KeyActiveUsers is KeyActiveDrivers for riders.
+	KeyActiveUsers = "active_users"
+
+	// LockKeyPrefix starts the string key LockKey(orderID): the acceptance
+	// lock, whose value is the id of the driver accepting the order, set
+	// with NX and an expiry. Written and released by the node handling the
+	// accept; read and cleared by taxi lock and taxi monitor.
+	LockKeyPrefix = "order_lock:"
+	// ViewersKeyPrefix starts the set ViewersKey(orderID) of the ids of the
+	// drivers viewing the order; it expires after the last view. Written by
+	// the viewing drivers' nodes; read by the nodes and by taxi lock and
+	// taxi monitor.
+	ViewersKeyPrefix = "order_viewers:"
+)
+
+// Channel names a Pub/Sub channel, and so a fan-out stream. Every message on
+// it is a frame (see Envelope), except on a probe channel.
+type Channel string
+
+// The fan-out channels, part of the contract with existing deployments.
+// Published to by the node that changed an order; subscribed to by every
+// node; their subscribers are counted by taxi monitor.
+const (
+	// ChannelDrivers carries every frame for all drivers: new_order,
+	// order_accepted, order_cancelled.
+	ChannelDrivers Channel = "drivers_channel"
+	// ChannelUsers carries frames for riders, whose message.user_id names
+	// the rider: order_accepted, order_cancelled, order_viewers.
+	ChannelUsers Channel = "users_channel"
+)
+
+// The hub's own keys.
+const (
+	// OrderKeyPrefix starts the hash OrderKey(orderID): the order, encoded
+	// by OrderFields and decoded by DecodeOrder, kept for the order
+	// retention. Written by the node that creates, accepts or cancels it
+	// (and by a node writing back orders made during an outage); read by
+	// the nodes and by taxi lock.
+	OrderKeyPrefix = "order:"
+	// KeyOpenOrders is a sorted set of the ids of open orders, scored by
+	// creation time in Unix milliseconds. An index trimmed lazily: the
+	// order hash's status is the truth. Written by the creating node and
+	// trimmed by accepts, cancels and readers; read by the nodes.
+	KeyOpenOrders = "orders:open"
+
+	// KeyNodes is a set of node ids; a member whose NodeKey is gone is down.
+	// Written by each node's heartbeat and cleared of dead nodes by the
+	// others; read by the nodes (reaping) and taxi monitor.
+	KeyNodes = "taxi:nodes"
+	// NodeKeyPrefix starts the string NodeKey(nodeID): the node's
+	// NodeHeartbeat as JSON, expiring after three heartbeat intervals.
+	// Written by the node; read by taxi monitor and, for its existence, by
+	// the reaping nodes.
+	NodeKeyPrefix = "taxi:node:"
+
+	// ProbeChannelPrefix starts the Pub/Sub channel ProbeChannel(nodeID),
+	// on which a node publishes a counter to itself to prove that its
+	// subscription still delivers. Written and read by that node only.
+	ProbeChannelPrefix = "taxi_probe:"
+
+	// KeyLockAudit is a capped stream with one entry per lock clear: who,
+	// from which host, when, which key, what it held and what happened.
+	// Written by taxi lock and taxi monitor (through package lockctl); read
+	// by taxi lock audit.
+	KeyLockAudit = "taxi:lock_audit"
+)
+
+// LockKey returns the key of orderID's acceptance lock, order_lock:{id}.
+func LockKey(orderID string) string { return LockKeyPrefix + orderID }
+
+// ViewersKey returns the key of orderID's viewer set, order_viewers:{id}.
+func ViewersKey(orderID string) string { return ViewersKeyPrefix + orderID }
+
+// OrderKey returns the key of orderID's hash, order:{id}.
+func OrderKey(orderID string) string { return OrderKeyPrefix + orderID }
+
+// NodeKey returns the key of nodeID's heartbeat, taxi:node:{id}.
+func NodeKey(nodeID string) string { return NodeKeyPrefix + nodeID }
+
+// ProbeChannel returns nodeID's probe channel, taxi_probe:{id}.
+func ProbeChannel(nodeID string) Channel { return Channel(ProbeChannelPrefix + nodeID) }
+
+// ActiveKey returns the set of ids of role connected anywhere:
+// KeyActiveDrivers for drivers, KeyActiveUsers otherwise.
+func ActiveKey(role Role) string {
+	if role == RoleDriver {
+		return KeyActiveDrivers
+	}
+	return KeyActiveUsers
+}
+
+// NodePresenceKey returns the set of ids of role connected to nodeID,
+// {active_drivers}:node:{id} or {active_users}:node:{id}. The active set's
+// name is its hash tag, so on Redis Cluster it shares the active set's slot
+// and one script can update both. Written by that node and deleted by
+// whoever reaps it; read by the scripts of every node.
+func NodePresenceKey(role Role, nodeID string) string {
+	return NodePresencePrefix(role) + nodeID
+}
+
+// NodePresencePrefix is NodePresenceKey without the node id: the prefix the
+// presence scripts add node ids to.
+func NodePresencePrefix(role Role) string {
+	return "{" + ActiveKey(role) + "}:node:"
+}
+
+// PresenceNodesKey returns the set of ids of the nodes that keep a presence
+// set for role, {active_drivers}:nodes or {active_users}:nodes, in the
+// active set's slot. Written by each node's heartbeat and presence; members
+// removed by reapers.
+func PresenceNodesKey(role Role) string {
+	return "{" + ActiveKey(role) + "}:nodes"
+}
