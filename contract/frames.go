@@ -20,6 +20,9 @@ const (
 	// TypeOpenOrders: an OpenOrdersMessage, to drivers after a gap in
 	// fan-out.
 	TypeOpenOrders = "open_orders"
+	// TypeRiderOrders: a RiderOrdersMessage, to a rider after a gap in
+	// fan-out that the event log does not cover.
+	TypeRiderOrders = "rider_orders"
 	// TypeAcceptResult: an AcceptResultMessage, answering accept_order.
 	TypeAcceptResult = "accept_result"
 	// TypeError: an ErrorMessage, answering a frame the hub could not use.
@@ -35,7 +38,10 @@ const (
 
 // Envelope is the shape of every frame.
 type Envelope struct {
-	Type    string          `json:"type"`
+	Type string `json:"type"`
+	// ID is the event id, on events (new_order, order_accepted,
+	// order_cancelled, order_viewers) only.
+	ID      string          `json:"id,omitempty"`
 	Message json.RawMessage `json:"message"`
 }
 
@@ -44,15 +50,32 @@ type ConnectedMessage struct {
 	NodeID string `json:"node_id"`
 	Role   Role   `json:"role"`
 	ID     string `json:"id"`
-	// OpenOrders is every open order, for drivers only (riders get none):
-	// a driver who reconnects misses nothing.
+	// Recovered answers a feed opened with ?since=: true when every event
+	// after since follows, false when the snapshot replaces them.
+	Recovered *bool `json:"recovered,omitempty"`
+	// LastEventID is the id to resume from when no later event arrives.
+	LastEventID string `json:"last_event_id,omitempty"`
+	// OpenOrders is every open order, for drivers; absent when recovered.
 	OpenOrders *[]Order `json:"open_orders,omitempty"`
+	// Orders is the rider's recent orders, newest first, for riders;
+	// absent when recovered.
+	Orders *[]Order `json:"orders,omitempty"`
+	// Incomplete marks lists from a node serving from memory while Redis
+	// is away: they hold only what that node knows.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
-// OpenOrdersMessage resends the open orders after a gap in fan-out, so a
-// driver misses no order published during the gap.
+// OpenOrdersMessage resends the open orders after a gap in fan-out that
+// the event log does not cover.
 type OpenOrdersMessage struct {
 	OpenOrders []Order `json:"open_orders"`
+	Incomplete bool    `json:"incomplete,omitempty"`
+}
+
+// RiderOrdersMessage resends a rider its recent orders, newest first, after
+// a gap in fan-out that the event log does not cover.
+type RiderOrdersMessage struct {
+	Orders []Order `json:"orders"`
 }
 
 // OrderAcceptedMessage tells drivers and the order's rider who won.

@@ -123,3 +123,22 @@ func NodePresencePrefix(role Role) string {
 func PresenceNodesKey(role Role) string {
 	return "{" + ActiveKey(role) + "}:nodes"
 }
+
+// UserOrdersKeyPrefix starts the sorted set UserOrdersKey(userID) of a
+// rider's order ids scored by creation time in Unix milliseconds. The hub
+// writes it with each order; it lives as long as the rider's newest order.
+const UserOrdersKeyPrefix = "orders:user:"
+
+// UserOrdersKey returns the key of a rider's order index.
+func UserOrdersKey(userID string) string { return UserOrdersKeyPrefix + userID }
+
+// EventsKey returns the stream that logs ch's events, {<channel>}:events:
+// entries with fields t (frame type), m (message JSON) and u (the rider of a
+// users_channel event), capped by --event-retention. The hub appends to it
+// and publishes on ch in one script; nodes and resuming clients read it.
+// The hash tag puts it in the sharded channel's Cluster slot.
+func EventsKey(ch Channel) string { return "{" + string(ch) + "}:events" }
+
+// EpochKey returns the string naming the life of ch's event log,
+// {<channel>}:epoch: a restart of Redis that lost the log starts a new one.
+func EpochKey(ch Channel) string { return "{" + string(ch) + "}:epoch" }

@@ -46,7 +46,9 @@ func hubACL(t *testing.T, rdb *redis.Client, rs *redistest.Server) string {
 		contract.KeyActiveDrivers, contract.KeyActiveUsers,
 		contract.NodePresencePrefix(contract.RoleDriver) + "*", contract.NodePresencePrefix(contract.RoleUser) + "*",
 		contract.PresenceNodesKey(contract.RoleDriver), contract.PresenceNodesKey(contract.RoleUser),
-		contract.KeyNodes, contract.NodeKeyPrefix + "*",
+		contract.KeyNodes, contract.NodeKeyPrefix + "*", contract.UserOrdersKeyPrefix + "*",
+		contract.EventsKey(contract.ChannelDrivers), contract.EventsKey(contract.ChannelUsers),
+		contract.EpochKey(contract.ChannelDrivers), contract.EpochKey(contract.ChannelUsers),
 	} {
 		args = append(args, "~"+pattern)
 	}

@@ -212,3 +212,21 @@ func (b *redisBroker) probePublish(ctx context.Context, channel string, n int64)
 	}
 	return nil
 }
+
+// start sets each channel's position to the end of its log, before the
+// first subscription: the first catch-up then delivers only what was logged
+// since, and clients that connect meanwhile need no second snapshot.
+func (b *redisBroker) start(ctx context.Context) error {
+	for ch, sq := range b.seq {
+		epoch, err := b.epoch(ctx, ch)
+		if err != nil {
+			return err
+		}
+		tail, err := b.Tail(ctx, ch)
+		if err != nil {
+			return err
+		}
+		sq.reset(tail, epoch)
+	}
+	return nil
+}

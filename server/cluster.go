@@ -101,6 +101,9 @@ func (c *cluster) start(ctx context.Context, g *errgroup.Group, log *slog.Logger
 		if err := c.members.beat(ctx); err != nil {
 			c.failover.failed(err)
 		}
+		if err := c.failover.broker.start(ctx); err != nil {
+			log.Warn("read the event log's end", "err", err)
+		}
 	}
 	g.Go(func() error { return c.delivery.Run(ctx) })
 	g.Go(func() error { c.failover.runRecovery(ctx); return nil })

@@ -1,5 +1,7 @@
 package server
 
+import "github.com/taxi-hub/taxi/contract"
+
 // Redis key and channel names. The names in the first group are a contract
 // with existing deployments, dashboards and scripts (docs/redis.md); the rest
 // are this hub's own and documented there too.
@@ -48,8 +50,8 @@ func presenceNodesKey(role Role) string {
 // life, so that a restart that lost it is told apart from a quiet log. Both
 // carry the channel's name as a hash tag: on Redis Cluster they share the
 // sharded channel's slot, and publish.lua touches them together.
-func eventsKey(ch Channel) string { return "{" + string(ch) + "}:events" }
-func epochKey(ch Channel) string  { return "{" + string(ch) + "}:epoch" }
+func eventsKey(ch Channel) string { return contract.EventsKey(contract.Channel(ch)) }
+func epochKey(ch Channel) string  { return contract.EpochKey(contract.Channel(ch)) }
 
 // userOrdersKey is the sorted set of a rider's order ids by creation time.
-func userOrdersKey(userID string) string { return "orders:user:" + userID }
+func userOrdersKey(userID string) string { return contract.UserOrdersKey(userID) }
