@@ -10,13 +10,14 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/x/term"
 	"github.com/muesli/termenv"
 	"github.com/redis/go-redis/v9"
 )
 
 // Run starts the monitor: the live terminal view until the user quits or
-// ctx ends, or with opts.Once one snapshot printed to opts.Out.
+// ctx ends, or with opts.Once one snapshot printed to opts.Out. Without
+// Once, opts.Out must be a terminal; the caller checks (taxi monitor
+// refuses a live view on anything else).
 //
 // Errors wrap ErrInvalidOptions for options that cannot work, and
 // ErrUnreachable for a --once snapshot taken while Redis (or, without
@@ -47,9 +48,6 @@ func Run(ctx context.Context, opts Options) error {
 	}()
 	if opts.Once {
 		return runOnce(ctx, c, out, opts.JSON)
-	}
-	if f, ok := out.(*os.File); ok && !term.IsTerminal(f.Fd()) {
-		return fmt.Errorf("%w: the output is not a terminal: use --once, or --once --json", ErrInvalidOptions)
 	}
 	if opts.NoColor {
 		lipgloss.SetColorProfile(termenv.Ascii)
