@@ -106,10 +106,11 @@ func TestBenchUsageErrors(t *testing.T) {
 	}
 }
 
-// startHub serves a real in-memory hub on a loopback port.
-func startHub(t *testing.T) string {
+// startHub serves a real in-memory hub on a loopback port and returns its
+// base URL. Without a secret it runs --insecure.
+func startHub(t *testing.T, secret string) string {
 	t.Helper()
-	srv, err := server.New(server.Config{NodeID: "n1", Insecure: true})
+	srv, err := server.New(server.Config{NodeID: "n1", AuthSecret: secret, Insecure: secret == ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func startHub(t *testing.T) string {
 
 func TestBenchAgainstHub(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	url := startHub(t)
+	url := startHub(t, "")
 	dir := t.TempDir()
 	jsonPath, mdPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")
 	args := []string{"--target", url, "--drivers", "10", "--users", "2", "--rate", "20",
@@ -174,7 +175,7 @@ func TestBenchAgainstHub(t *testing.T) {
 // --warm-up 0 runs no warm-up at all.
 func TestBenchJSONToStdout(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	url := startHub(t)
+	url := startHub(t, "")
 	code, out, errOut := execBench(t, "--target", url, "--drivers", "5", "--users", "1", "--rate", "20",
 		"--duration", "300ms", "--warm-up", "0", "--quiet", "--json", "-")
 	if code != 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,23 +13,6 @@ import (
 )
 
 const feedSecret = "a-secret-of-16-bytes!"
-
-// startAuthHub serves a real in-memory hub that checks tokens.
-func startAuthHub(t *testing.T) string {
-	t.Helper()
-	s, err := server.New(server.Config{NodeID: "feed-test", AuthSecret: feedSecret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		ts.Close()
-	})
-	return ts.URL
-}
 
 // blockingReader is standard input that never ends, like a terminal nobody
 // types on.
@@ -42,7 +24,7 @@ func (b blockingReader) Read([]byte) (int, error) {
 }
 
 func TestFeedPrintsFramesAndSendsLines(t *testing.T) {
-	url := startAuthHub(t)
+	url := startHub(t, feedSecret)
 	in := blockingReader{make(chan struct{})}
 	defer close(in.done)
 	ios, out, _ := testIO("")
@@ -75,7 +57,7 @@ func TestFeedPrintsFramesAndSendsLines(t *testing.T) {
 // When its piped input ends, taxi feed prints the answers to what it sent
 // for --linger, then closes and exits 0 by itself.
 func TestFeedExitsWhenInputEnds(t *testing.T) {
-	url := startAuthHub(t)
+	url := startHub(t, feedSecret)
 	ios, out, errOut := testIO(`{"type":"view_order","message":{"order_id":"nope"}}` + "\n")
 	done := make(chan int, 1)
 	go func() {
