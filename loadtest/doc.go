@@ -8,7 +8,9 @@
 // returns a channel of [Progress] samples closed once every worker has
 // stopped; [Bench.Report] then holds every figure. Reporters ([TextReporter],
 // [MarkdownReporter], [JSONReporter]) are func(io.Writer) error, and [ParseSLO]
-// turns `p99<10ms,loss=0` into thresholds checked against a [Report].
+// turns `p99<10ms,loss=0` into thresholds checked against a [Report];
+// [RunFailures] says when the run itself failed (nothing connected, created
+// or delivered), whatever the thresholds.
 //
 // Measurement rules the package keeps:
 //   - Orders follow an open-loop schedule: order i is due at start+i/rate

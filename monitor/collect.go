@@ -31,6 +31,8 @@ type collector struct {
 	redis   *redisReader // nil without Redis
 	http    *http.Client
 	flagged []string
+	// local is a stats URL read only while nothing else names a node.
+	local   string
 	timeout time.Duration
 	log     *slog.Logger
 
@@ -59,6 +61,13 @@ func newCollector(opts Options) (*collector, error) {
 		if !slices.Contains(c.flagged, u) {
 			c.flagged = append(c.flagged, u)
 		}
+	}
+	if opts.LocalHubURL != "" {
+		u, err := statsURL(opts.LocalHubURL)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		}
+		c.local = u
 	}
 	if !opts.NoRedis {
 		r, err := newRedisReader(opts.RedisURL, opts.Timeout)
@@ -97,6 +106,11 @@ func (c *collector) Collect(ctx context.Context) Snapshot {
 	snap := Snapshot{Time: time.Now()}
 	hbs, redisOK := c.head(ctx, &snap)
 	urls, remembered, known := c.targets(hbs)
+	// Nothing names a node: look for a local hub, shown only if it answers.
+	probe := c.local != "" && len(urls) == 0
+	if probe {
+		urls = []string{c.local}
+	}
 
 	pctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -115,7 +129,11 @@ func (c *collector) Collect(ctx context.Context) Snapshot {
 	wg.Wait()
 
 	c.learn(stats, remembered, redisOK)
-	snap.Nodes = assembleNodes(hbs, c.flagged, remembered, known, stats)
+	flagged := c.flagged
+	if probe && stats[c.local].stats != nil {
+		flagged = []string{c.local}
+	}
+	snap.Nodes = assembleNodes(hbs, flagged, remembered, known, stats)
 	return snap
 }
 

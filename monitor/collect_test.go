@@ -226,6 +226,50 @@ func TestRunOnceRedisUnreachable(t *testing.T) {
 	}
 }
 
+// With Redis unreachable and no node named, the monitor finds a local
+// memory-mode hub (as make run starts one) at LocalHubURL and shows it;
+// Redis is then no part of what it watches, so --once succeeds.
+func TestRunOnceFindsLocalMemoryHub(t *testing.T) {
+	hub := startHub(t, "", "local-hub")
+	var out bytes.Buffer
+	opts := Options{RedisURL: "redis://" + deadAddr(t) + "/0", LocalHubURL: hub.base, Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	var snap Snapshot
+	if err := json.Unmarshal(out.Bytes(), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Nodes) != 1 || snap.Nodes[0].NodeID != "local-hub" || !snap.Nodes[0].Up || snap.Nodes[0].Mode() != "memory" || snap.RedisOK() {
+		t.Fatalf("snapshot:\n%s", out.String())
+	}
+
+	// Nothing there: no node is made up, and Redis being down is the news.
+	out.Reset()
+	opts.LocalHubURL = "http://" + deadAddr(t)
+	if err := Run(context.Background(), opts); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err %v, want ErrUnreachable", err)
+	}
+	if !strings.Contains(out.String(), `"nodes": []`) {
+		t.Errorf("a hub that does not answer is listed:\n%s", out.String())
+	}
+}
+
+// A node named otherwise keeps the monitor from looking for a local hub.
+func TestLocalHubOnlyWhenNothingElse(t *testing.T) {
+	local := startHub(t, "", "local-hub")
+	named := startHub(t, "", "named")
+	var out bytes.Buffer
+	opts := Options{RedisURL: "redis://" + deadAddr(t) + "/0", StatsURLs: []string{named.base}, LocalHubURL: local.base,
+		Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond}
+	if err := Run(context.Background(), opts); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if strings.Contains(out.String(), "local-hub") || !strings.Contains(out.String(), `"node_id": "named"`) {
+		t.Fatalf("snapshot:\n%s", out.String())
+	}
+}
+
 func TestOptionsValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -237,6 +281,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"interval too short", Options{RedisURL: "redis://x:1", Interval: time.Millisecond}},
 		{"bad stats url", Options{RedisURL: "redis://x:1", StatsURLs: []string{"n1:8080"}}},
 		{"bad redis url", Options{RedisURL: "mysql://x"}},
+		{"bad local hub url", Options{RedisURL: "redis://x:1", LocalHubURL: "127.0.0.1:8080"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Run(context.Background(), tc.opts)

@@ -7,9 +7,11 @@
 // It reads two sources, either or both: Redis (the presence sets, the
 // nodes' heartbeats, order locks through lockctl, the most viewed orders,
 // the Pub/Sub channels' subscribers, INFO and a PING round trip) and each
-// node's GET /ws/stats, found through the heartbeats or given as URLs. Redis
-// names and the heartbeat's shape come from package contract, as the hub
-// writes them (contract_test.go proves it against a real hub).
+// node's GET /ws/stats, found through the heartbeats or given as URLs; when
+// nothing names a node, Options.LocalHubURL (taxi serve's default address)
+// is tried, so that a local memory-mode hub shows up by itself. Redis names
+// and the heartbeat's shape come from package contract, as the hub writes
+// them (contract_test.go proves it against a real hub).
 //
 // The files follow the program's parts: options.go and run.go start it
 // (Run is the one entry point); collect.go, redis.go and nodes.go gather a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,6 +42,12 @@ type Options struct {
 	// StatsURLs are nodes' /ws/stats URLs (or their base URLs) to read
 	// besides those found in the heartbeats.
 	StatsURLs []string
+	// LocalHubURL is a node's base or stats URL read only while nothing
+	// else names a node (Redis unreachable or listing none, no StatsURLs,
+	// no node seen before), and shown only when it answers: taxi monitor
+	// sets it to taxi serve's default address, to find a hub started with
+	// make run. Empty means no such look.
+	LocalHubURL string
 	// Interval is the refresh period; 0 means DefaultInterval.
 	Interval time.Duration
 	// Timeout bounds each phase of a collection (Redis's PING and
@@ -56,6 +63,10 @@ type Options struct {
 	// In and Out are the terminal; nil means standard input and output.
 	In  io.Reader
 	Out io.Writer
+	// NoColor draws the live view without colours or text styles (the
+	// caller's decision: NO_COLOR, TERM=dumb). Every state is also written
+	// in words, so nothing is lost.
+	NoColor bool
 	// Actor names who clears a lock, for lockctl's audit record.
 	Actor string
 	// Logger receives the monitor's logs, never the terminal; nil
@@ -95,7 +106,10 @@ func (o Options) validate() error {
 	case !o.NoRedis && strings.TrimSpace(o.RedisURL) == "":
 		return bad("no Redis URL: give one, or run without Redis and give stats URLs")
 	}
-	for _, u := range o.StatsURLs {
+	for _, u := range append(slices.Clone(o.StatsURLs), o.LocalHubURL) {
+		if u == "" {
+			continue
+		}
 		if _, err := statsURL(u); err != nil {
 			return bad("%v", err)
 		}

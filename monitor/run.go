@@ -9,16 +9,20 @@ import (
 	"os"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/term"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 	"github.com/redis/go-redis/v9"
 )
 
 // Run starts the monitor: the live terminal view until the user quits or
-// ctx ends, or with opts.Once one snapshot printed to opts.Out.
+// ctx ends, or with opts.Once one snapshot printed to opts.Out. Without
+// Once, opts.Out must be a terminal; the caller checks (taxi monitor
+// refuses a live view on anything else).
 //
 // Errors wrap ErrInvalidOptions for options that cannot work, and
 // ErrUnreachable for a --once snapshot taken while Redis (or, without
-// Redis, every node) did not answer. A live view that cannot reach Redis
+// Redis, every node) did not answer; an unreachable Redis is no error when
+// every node that answered runs without Redis. A live view that cannot reach Redis
 // does not fail: it says so on screen and keeps retrying.
 func Run(ctx context.Context, opts Options) error {
 	opts = opts.withDefaults()
@@ -45,8 +49,8 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Once {
 		return runOnce(ctx, c, out, opts.JSON)
 	}
-	if f, ok := out.(*os.File); ok && !term.IsTerminal(f.Fd()) {
-		return fmt.Errorf("%w: the output is not a terminal: use --once, or --once --json", ErrInvalidOptions)
+	if opts.NoColor {
+		lipgloss.SetColorProfile(termenv.Ascii)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -100,12 +104,24 @@ func runOnce(ctx context.Context, src source, out io.Writer, asJSON bool) error 
 		return fmt.Errorf("print snapshot: %w", err)
 	}
 	switch {
-	case snap.Redis != nil && snap.Redis.Error != "":
+	case snap.Redis != nil && snap.Redis.Error != "" && !servesWithoutRedis(snap):
 		return fmt.Errorf("%w: redis at %s: %s", ErrUnreachable, snap.Redis.URL, snap.Redis.Error)
 	case snap.Redis == nil && snap.NodesUp() == 0:
 		return fmt.Errorf("%w: no node's stats answered", ErrUnreachable)
 	}
 	return nil
+}
+
+// servesWithoutRedis reports whether some node answered and every node
+// that did runs in memory mode by choice (no Redis link at all): then an
+// unreachable Redis is not part of what the snapshot watches.
+func servesWithoutRedis(snap Snapshot) bool {
+	for _, n := range snap.Nodes {
+		if n.Up && (n.Stats == nil || n.Stats.Redis != nil) {
+			return false
+		}
+	}
+	return snap.NodesUp() > 0
 }
 
 // redisLog sends go-redis's own messages to the logger at debug level.

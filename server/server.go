@@ -82,6 +82,9 @@ func New(cfg Config) (*Server, error) {
 // NodeID returns the node's id.
 func (s *Server) NodeID() string { return s.cfg.NodeID }
 
+// Config returns the node's configuration with every default filled in.
+func (s *Server) Config() Config { return s.cfg }
+
 // mode is "redis" while the node shares state through Redis and "memory"
 // when it serves alone, by choice or during an outage.
 func (s *Server) mode() string {

@@ -14,8 +14,9 @@ import (
 	"github.com/taxi-hub/taxi/loadtest"
 )
 
-// benchOptions is what the bench command's flags fill in.
+// benchOptions is what the bench command's arguments and flags fill in.
 type benchOptions struct {
+	IO        *IOStreams
 	lib       loadtest.Options
 	sourceIPs string
 	slo       string
@@ -24,16 +25,15 @@ type benchOptions struct {
 	quiet     bool
 	insecure  bool
 	worker    bool
-
-	out, errOut io.Writer
-	terminal    bool // errOut is a terminal: draw progress bars
+	// sources names the settings the environment gave, for messages.
+	sources envSources
 }
 
-// newBenchCmd builds `taxi bench`. runF replaces benchRun in tests.
-func newBenchCmd() *cobra.Command { return newBenchCmdWith(nil) }
+// stdoutPath is the --json or --markdown path that means standard output.
+const stdoutPath = "-"
 
-func newBenchCmdWith(runF func(context.Context, *benchOptions) error) *cobra.Command {
-	opts := &benchOptions{}
+func newCmdBench(io *IOStreams, runF func(context.Context, *benchOptions) error) *cobra.Command {
+	opts := &benchOptions{IO: io}
 	cmd := &cobra.Command{
 		Use:   "bench [fanout|accept|connect|soak]",
 		Short: "Load-test one or more hubs and check their published claims",
@@ -53,25 +53,26 @@ Scenarios:
            every --interval
 
 Orders follow an open-loop schedule (no coordinated omission); the
---warm-up is excluded from every figure. Progress goes to stderr, the
-summary to stdout. Exit status: 0, 1 when an --slo threshold is breached
-or the run fails, 2 for bad flags. Ctrl-C stops the run and prints the
-partial summary. docs/bench.md describes every flag and JSON field.
+--warm-up is excluded from every figure (--warm-up 0 skips it). Progress goes
+to stderr, the summary to stdout; --json - (or --markdown -) writes that
+report to stdout instead, and the summary to stderr. Ctrl-C stops the run and
+prints the partial summary. docs/bench.md describes every flag and JSON field.
+
+Exit status: 0 the run worked and every --slo threshold held; 1 the run
+itself failed (no connection held, every order failed, or nothing was
+delivered: whatever --slo says), an --slo threshold was breached, or the run
+was interrupted; 2 bad flags.
 
 SLO metrics: ` + sloHelp(),
-		Example: `  taxi bench                                   # 20 s against http://127.0.0.1:8080
+		Example: `  taxi bench                                   # about 13 s against http://127.0.0.1:8080
   taxi bench accept --racers 10 --rate 100 --drivers 500
   taxi bench connect --drivers 15000 --connect-rate 3000 --duration 30s
+  taxi bench --json - --quiet | jq .deliveries
   taxi bench --target http://10.0.0.1:8080 --target http://10.0.0.2:8080 \
       --drivers 5000 --rate 10 --slo 'p99<10ms,loss=0' --json report.json`,
-		Args:      cobra.MaximumNArgs(1),
+		Args:      usageArgs(cobra.MaximumNArgs(1)),
 		ValidArgs: []string{"fanout", "accept", "connect", "soak"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.out, opts.errOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			opts.terminal = benchTerminal(opts.errOut)
-			if opts.worker {
-				return loadtest.RunWorker(cmd.Context(), os.Stdin, opts.out, benchLogger(opts.errOut))
-			}
 			if len(args) == 1 {
 				s, err := loadtest.ParseScenario(args[0])
 				if err != nil {
@@ -79,9 +80,18 @@ SLO metrics: ` + sloHelp(),
 				}
 				opts.lib.Scenario = s
 			}
-			secretFromEnv(cmd, "auth-secret", "TAXI_AUTH_SECRET", &opts.lib.AuthSecret)
+			src, err := applyEnv(cmd)
+			if err != nil {
+				return err
+			}
+			opts.sources = src
 			if opts.insecure && opts.lib.AuthSecret != "" {
 				return usageError(errors.New("--insecure and --auth-secret (or TAXI_AUTH_SECRET) exclude each other"))
+			}
+			// loadtest reads a zero warm-up as its default: an explicit 0
+			// means none.
+			if cmd.Flags().Changed("warm-up") && opts.lib.WarmUp == 0 {
+				opts.lib.WarmUp = -1
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -97,7 +107,7 @@ SLO metrics: ` + sloHelp(),
 	f.IntVar(&o.Users, "users", 0, "simulated riders, each with a feed; orders are theirs round-robin (0: 10, or more at high --rate; -1: no rider feeds)")
 	f.Float64Var(&o.Rate, "rate", loadtest.DefaultRate, "orders created per second (open loop)")
 	f.DurationVar(&o.Duration, "duration", 0, "measured length of the run; for connect, how long connections are held (default 10s, soak 5m)")
-	f.DurationVar(&o.WarmUp, "warm-up", loadtest.DefaultWarmUp, "load before measuring, excluded from every figure; 0 or negative to skip")
+	f.DurationVar(&o.WarmUp, "warm-up", loadtest.DefaultWarmUp, "load before measuring, excluded from every figure; 0 skips it")
 	f.DurationVar(&o.Drain, "drain", loadtest.DefaultDrain, "longest wait for late deliveries after the last order")
 	f.IntVar(&o.Racers, "racers", loadtest.DefaultRacers, "drivers racing each order (accept, soak)")
 	f.StringVar(&o.RaceVia, "race-via", loadtest.RaceBoth, "how racers accept: http|ws|both")
@@ -105,17 +115,18 @@ SLO metrics: ` + sloHelp(),
 	f.DurationVar(&o.Interval, "interval", 0, "period of plain progress lines and soak report lines (default 1s, soak 10s)")
 	f.DurationVar(&o.Timeout, "timeout", loadtest.DefaultTimeout, "bound of every dial and HTTP request")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", loadtest.DefaultMaxInFlight, "HTTP requests in flight at most; orders due beyond it are skipped and counted")
-	f.StringVar(&o.AuthSecret, "auth-secret", "", "the hubs' HS256 secret: bench mints every driver's and rider's token (env TAXI_AUTH_SECRET)")
+	f.StringVar(&o.AuthSecret, "auth-secret", "", "the hubs' HS256 secret: bench mints every driver's and rider's token")
 	f.BoolVar(&opts.insecure, "insecure", false, "the hubs run with --insecure (the default when no secret is given)")
 	f.StringVar(&opts.sourceIPs, "source-ips", "", "local addresses for WebSocket dials, e.g. 127.0.0.1-127.0.0.50, to pass one address's ~28k ports")
 	f.IntVar(&o.Procs, "procs", 1, "spread the simulated clients over this many bench worker processes")
 	f.StringVar(&o.RunID, "run-id", "", "prefix of the run's driver and rider ids (default random)")
 	f.StringVar(&opts.slo, "slo", "", "thresholds, e.g. 'p99<10ms,loss=0,throughput>100000'; exit 1 when one is breached")
-	f.StringVar(&opts.jsonPath, "json", "", "write every figure as JSON to this file (see docs/bench.md)")
-	f.StringVar(&opts.mdPath, "markdown", "", "write the summary as markdown tables to this file")
+	f.StringVar(&opts.jsonPath, "json", "", "write every figure as JSON to this file, - for stdout (see docs/bench.md)")
+	f.StringVar(&opts.mdPath, "markdown", "", "write the summary as markdown tables to this file, - for stdout")
 	f.BoolVar(&opts.quiet, "quiet", false, "plain progress lines instead of progress bars")
 	f.BoolVar(&opts.worker, "worker", false, "run as a worker process of another bench (internal)")
 	_ = f.MarkHidden("worker")
+	bindEnv(f, "auth-secret")
 	return cmd
 }
 
@@ -134,9 +145,20 @@ func sloHelp() string {
 	return b.String()
 }
 
-// benchRun runs the bench and prints its summary; it is the command without
-// cobra.
+// benchRun runs the bench and prints its summary and reports; it is the
+// command without cobra.
 func benchRun(ctx context.Context, opts *benchOptions) error {
+	if opts.worker {
+		return loadtest.RunWorker(ctx, opts.IO.In, opts.IO.Out, benchLogger(opts.IO.ErrOut))
+	}
+	if opts.jsonPath == stdoutPath && opts.mdPath == stdoutPath {
+		return usageError(errors.New("--json - and --markdown - both want stdout: send one to a file"))
+	}
+	if s := opts.lib.AuthSecret; s != "" {
+		if err := checkSecret(s); err != nil {
+			return usageError(fmt.Errorf("%s: %w", opts.sources.name("auth-secret"), err))
+		}
+	}
 	slos, err := loadtest.ParseSLO(opts.slo)
 	if err != nil {
 		return usageError(err)
@@ -150,23 +172,38 @@ func benchRun(ctx context.Context, opts *benchOptions) error {
 			opts.lib.SourceIPs = append(opts.lib.SourceIPs, ip.String())
 		}
 	}
-	opts.lib.Logger = benchLogger(opts.errOut)
+	opts.lib.Logger = benchLogger(opts.IO.ErrOut)
 	b, err := loadtest.New(opts.lib)
 	if err != nil {
 		return usageError(err)
 	}
 	interval := b.Options().Interval
-	loadtest.Watch(opts.errOut, b.Run(ctx), opts.terminal && !opts.quiet, interval)
+	loadtest.Watch(opts.IO.ErrOut, b.Run(ctx), opts.IO.IsStderrTTY() && !opts.quiet, interval)
 	r := b.Report()
 	breached := loadtest.CheckSLOs(r, slos)
-	if err := loadtest.TextReporter(r)(opts.out); err != nil {
+	// Stdout carries one thing: the summary, or the report sent there.
+	summary := opts.IO.Out
+	if opts.jsonPath == stdoutPath || opts.mdPath == stdoutPath {
+		summary = opts.IO.ErrOut
+	}
+	if err := loadtest.TextReporter(r)(summary); err != nil {
 		return err
 	}
-	if err := writeReport(opts.jsonPath, loadtest.JSONReporter(r)); err != nil {
+	if err := writeReport(opts.IO.Out, opts.jsonPath, loadtest.JSONReporter(r)); err != nil {
 		return err
 	}
-	if err := writeReport(opts.mdPath, loadtest.MarkdownReporter(r)); err != nil {
+	if err := writeReport(opts.IO.Out, opts.mdPath, loadtest.MarkdownReporter(r)); err != nil {
 		return err
+	}
+	return benchVerdict(r, breached)
+}
+
+// benchVerdict is the exit status of a finished run: 1 when the run failed,
+// an SLO was breached or the run was interrupted (then its failures are
+// those of a partial run, and not reported as such).
+func benchVerdict(r *loadtest.Report, breached bool) error {
+	if f := loadtest.RunFailures(r); len(f) > 0 && !r.Interrupted {
+		return withExitCode(1, fmt.Errorf("the run failed: %s", strings.Join(f, "; ")))
 	}
 	switch {
 	case breached:
@@ -183,9 +220,16 @@ func benchRun(ctx context.Context, opts *benchOptions) error {
 	return nil
 }
 
-// writeReport writes one report file; an empty path writes nothing.
-func writeReport(path string, rep loadtest.Reporter) (err error) {
-	if path == "" {
+// writeReport writes one report to the file at path, or to stdout when path
+// is "-"; an empty path writes nothing.
+func writeReport(stdout io.Writer, path string, rep loadtest.Reporter) (err error) {
+	switch path {
+	case "":
+		return nil
+	case stdoutPath:
+		if err := rep(stdout); err != nil {
+			return fmt.Errorf("write report to stdout: %w", err)
+		}
 		return nil
 	}
 	f, err := os.Create(path)
@@ -203,15 +247,4 @@ func writeReport(path string, rep loadtest.Reporter) (err error) {
 // benchLogger logs warnings (a low file limit, a worker failing) on w.
 func benchLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-}
-
-// benchTerminal reports whether w is a character device, where progress bars
-// can redraw in place.
-func benchTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

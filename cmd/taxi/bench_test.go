@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -20,15 +18,25 @@ import (
 func parseBench(t *testing.T, args ...string) (*benchOptions, error) {
 	t.Helper()
 	var got *benchOptions
-	cmd := newBenchCmdWith(func(_ context.Context, o *benchOptions) error {
+	ios, _, _ := testIO("")
+	cmd := newCmdBench(ios, func(_ context.Context, o *benchOptions) error {
 		got = o
 		return nil
 	})
 	cmd.SetArgs(args)
-	cmd.SetOut(&bytes.Buffer{})
-	cmd.SetErr(&bytes.Buffer{})
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
 	err := cmd.Execute()
 	return got, err
+}
+
+// execBench runs taxi bench args as the binary would, and returns its exit
+// status, stdout and stderr.
+func execBench(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ios, out, errOut := testIO("")
+	code := run(t.Context(), ios, append([]string{"bench"}, args...))
+	return code, out.String(), errOut.String()
 }
 
 func TestBenchFlags(t *testing.T) {
@@ -40,9 +48,10 @@ func TestBenchFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := o.lib
+	// --warm-up 0 skips the warm-up, which loadtest spells as negative.
 	if l.Scenario != loadtest.Accept || strings.Join(l.Targets, " ") != "http://a:1 http://b:2" || l.Drivers != 7 ||
 		l.Users != -1 || l.Rate != 3 || l.Racers != 2 || l.RaceVia != "ws" || l.Duration != 2*time.Second ||
-		l.WarmUp != 0 || l.Procs != 2 {
+		l.WarmUp >= 0 || l.Procs != 2 {
 		t.Errorf("options %+v", l)
 	}
 	if o.slo != "p99<1ms" || o.jsonPath != "r.json" || !o.quiet || o.sourceIPs != "127.0.0.1-127.0.0.3" {
@@ -57,7 +66,7 @@ func TestBenchDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.lib.Scenario != "" || len(o.lib.Targets) != 1 || o.lib.Targets[0] != "http://127.0.0.1:8080" ||
-		o.lib.Drivers != 200 || o.lib.Rate != 50 || o.lib.AuthSecret != "" {
+		o.lib.Drivers != 200 || o.lib.Rate != 50 || o.lib.AuthSecret != "" || o.lib.WarmUp != loadtest.DefaultWarmUp {
 		t.Errorf("defaults %+v", o.lib)
 	}
 }
@@ -70,22 +79,11 @@ func TestBenchSecretFromEnv(t *testing.T) {
 	}
 }
 
-func exitCode(err error) int {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	if err != nil {
-		return 1
-	}
-	return 0
-}
-
 func TestBenchUsageErrors(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
 	for _, args := range [][]string{
 		{"sprint"}, // unknown scenario
-		{"--insecure", "--auth-secret", "s3cr3t"}, // contradiction
+		{"--insecure", "--auth-secret", "s3cr3t-of-sixteen-bytes"}, // contradiction
 	} {
 		if _, err := parseBench(t, args...); exitCode(err) != 2 {
 			t.Errorf("bench %v: exit %d (%v), want 2", args, exitCode(err), err)
@@ -99,21 +97,20 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"--drivers", "-5"},
 		{"--target", "ftp://example"},
 		{"--race-via", "pigeon"},
+		{"--auth-secret", "too-short"},
+		{"--json", "-", "--markdown", "-"},
 	} {
-		cmd := newBenchCmd()
-		cmd.SetArgs(args)
-		cmd.SetOut(&bytes.Buffer{})
-		cmd.SetErr(&bytes.Buffer{})
-		if err := cmd.Execute(); exitCode(err) != 2 {
-			t.Errorf("bench %v: exit %d (%v), want 2", args, exitCode(err), err)
+		if code, _, errOut := execBench(t, args...); code != 2 {
+			t.Errorf("bench %v: exit %d (%s), want 2", args, code, errOut)
 		}
 	}
 }
 
-// startHub serves a real in-memory hub on a loopback port.
-func startHub(t *testing.T) string {
+// startHub serves a real in-memory hub on a loopback port and returns its
+// base URL. Without a secret it runs --insecure.
+func startHub(t *testing.T, secret string) string {
 	t.Helper()
-	srv, err := server.New(server.Config{NodeID: "n1", Insecure: true})
+	srv, err := server.New(server.Config{NodeID: "n1", AuthSecret: secret, Insecure: secret == ""})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,27 +131,23 @@ func startHub(t *testing.T) string {
 
 func TestBenchAgainstHub(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	url := startHub(t)
+	url := startHub(t, "")
 	dir := t.TempDir()
 	jsonPath, mdPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")
 	args := []string{"--target", url, "--drivers", "10", "--users", "2", "--rate", "20",
-		"--duration", "500ms", "--warm-up", "100ms", "--quiet", "--json", jsonPath, "--markdown", mdPath}
+		"--duration", "500ms", "--warm-up", "100ms", "--quiet"}
 
-	var out, errOut bytes.Buffer
-	cmd := newBenchCmd()
-	cmd.SetArgs(append(args, "--slo", "p99<5s,loss=0"))
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	if err := cmd.ExecuteContext(t.Context()); err != nil {
-		t.Fatalf("bench: %v\n%s\n%s", err, out.String(), errOut.String())
+	code, out, errOut := execBench(t, append(args, "--json", jsonPath, "--markdown", mdPath, "--slo", "p99<5s,loss=0")...)
+	if code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", code, out, errOut)
 	}
 	for _, want := range []string{"claim", "delivery latency", "p99<5s", "passed"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
-	if !strings.Contains(errOut.String(), "run ") {
-		t.Errorf("no plain progress lines on stderr:\n%s", errOut.String())
+	if !strings.Contains(errOut, "run ") {
+		t.Errorf("no plain progress lines on stderr:\n%s", errOut)
 	}
 	var r loadtest.Report
 	data, err := os.ReadFile(jsonPath)
@@ -172,13 +165,56 @@ func TestBenchAgainstHub(t *testing.T) {
 	}
 
 	// A breached threshold exits 1.
-	cmd = newBenchCmd()
-	cmd.SetArgs(append(args, "--slo", "throughput>1000000000"))
-	out.Reset()
-	cmd.SetOut(&out)
-	cmd.SetErr(&bytes.Buffer{})
-	err = cmd.ExecuteContext(t.Context())
-	if exitCode(err) != 1 || !strings.Contains(out.String(), "BREACHED") {
-		t.Errorf("breached SLO: exit %d (%v), want 1 and BREACHED in:\n%s", exitCode(err), err, out.String())
+	code, out, _ = execBench(t, append(args, "--slo", "throughput>1000000000")...)
+	if code != 1 || !strings.Contains(out, "BREACHED") {
+		t.Errorf("breached SLO: exit %d, want 1 and BREACHED in:\n%s", code, out)
+	}
+}
+
+// --json - writes the report to stdout, which then carries nothing else;
+// --warm-up 0 runs no warm-up at all.
+func TestBenchJSONToStdout(t *testing.T) {
+	t.Setenv("TAXI_AUTH_SECRET", "")
+	url := startHub(t, "")
+	code, out, errOut := execBench(t, "--target", url, "--drivers", "5", "--users", "1", "--rate", "20",
+		"--duration", "300ms", "--warm-up", "0", "--quiet", "--json", "-")
+	if code != 0 {
+		t.Fatalf("bench --json -: exit %d\n%s", code, errOut)
+	}
+	var r loadtest.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error("--json - wrote a file named -")
+	}
+	if !strings.Contains(errOut, "claim") {
+		t.Errorf("the summary should move to stderr:\n%s", errOut)
+	}
+	if r.Options.WarmUp != 0 || r.Orders.Warm != 0 || r.Deliveries.Warm != 0 || r.Deliveries.Received == 0 {
+		t.Errorf("--warm-up 0: warm-up %v, %d warm orders, %d warm and %d measured deliveries",
+			r.Options.WarmUp, r.Orders.Warm, r.Deliveries.Warm, r.Deliveries.Received)
+	}
+}
+
+// A run against a hub that is not running fails, with or without --slo.
+func TestBenchFailsWhenTheRunFails(t *testing.T) {
+	t.Setenv("TAXI_AUTH_SECRET", "")
+	dead := "http://" + deadAddr(t)
+	for _, slo := range []string{"", "p99<1h"} {
+		args := []string{"--target", dead, "--drivers", "5", "--users", "1", "--rate", "10",
+			"--duration", "300ms", "--warm-up", "0", "--drain", "100ms", "--timeout", "2s", "--quiet"}
+		if slo != "" {
+			args = append(args, "--slo", slo)
+		}
+		code, out, errOut := execBench(t, args...)
+		if code != 1 {
+			t.Fatalf("bench against nothing (slo %q): exit %d, want 1\n%s\n%s", slo, code, out, errOut)
+		}
+		for _, want := range []string{"taxi: the run failed: no connection held: 0 of 6 opened", "every order failed"} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, errOut)
+			}
+		}
 	}
 }

@@ -1,68 +1,99 @@
 package main
 
 import (
-	"github.com/spf13/cobra"
+	"errors"
+	"fmt"
 	"os"
-	"strconv"
+	"sort"
 	"strings"
-	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-// Flag defaults read from the environment, so every flag of a long-running
-// command can also be set by its deployment. A malformed value falls back to
-// the built-in default; serve logs the effective configuration at start.
+// envAnnotation marks a flag that an environment variable sets when the
+// command line does not.
+const envAnnotation = "taxi_env"
 
-func envOr(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
+// envName is the variable that sets flag: TAXI_ and the flag's name in
+// capitals (--max-conns is TAXI_MAX_CONNS), except --redis-url, which is
+// REDIS_URL as everywhere else.
+func envName(flag string) string {
+	if flag == "redis-url" {
+		return "REDIS_URL"
 	}
-	return def
+	return "TAXI_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return n
+// bindEnv lets the environment set the named flags of f (see envName) and
+// says so in their help. The values are read when the command runs, by
+// applyEnv, so --help never prints them: some hold secrets.
+func bindEnv(f *pflag.FlagSet, names ...string) {
+	for _, name := range names {
+		fl := f.Lookup(name)
+		if fl == nil {
+			panic("bindEnv: no flag --" + name)
+		}
+		key := envName(name)
+		fl.Usage += " (env " + key + ")"
+		_ = f.SetAnnotation(name, envAnnotation, []string{key})
 	}
-	return def
 }
 
-func envFloat(key string, def float64) float64 {
-	if n, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
-		return n
+// envSources maps the name of each flag the environment set to the
+// variable that set it.
+type envSources map[string]string
+
+// name is how messages call the setting behind flag: the variable when the
+// environment set it, else --flag.
+func (s envSources) name(flag string) string {
+	if key, ok := s[flag]; ok {
+		return key
 	}
-	return def
+	return "--" + flag
 }
 
-func envBool(key string, def bool) bool {
-	if b, err := strconv.ParseBool(os.Getenv(key)); err == nil {
-		return b
+// applyEnv sets each flag of cmd bound with bindEnv, and not given on the
+// command line, from its non-empty environment variable, parsed as the flag
+// parses its argument. A malformed value is a usage error naming the
+// variable and what a valid value looks like; every malformed variable is
+// reported at once.
+func applyEnv(cmd *cobra.Command) (envSources, error) {
+	src := envSources{}
+	var errs []error
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		keys := fl.Annotations[envAnnotation]
+		if len(keys) == 0 || fl.Changed {
+			return
+		}
+		v, ok := os.LookupEnv(keys[0])
+		if !ok || v == "" {
+			return
+		}
+		if err := fl.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %s", keys[0], v, wantValue(fl.Value.Type())))
+			return
+		}
+		src[fl.Name] = keys[0]
+	})
+	sort.Slice(errs, func(i, j int) bool { return errs[i].Error() < errs[j].Error() })
+	if err := errors.Join(errs...); err != nil {
+		return nil, usageError(err)
 	}
-	return def
+	return src, nil
 }
 
-func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return d
+// wantValue describes a valid value of a flag type.
+func wantValue(typ string) string {
+	switch typ {
+	case "int", "int64":
+		return "want a whole number"
+	case "float64":
+		return "want a number"
+	case "bool":
+		return "want true or false"
+	case "duration":
+		return "want a duration with a unit, such as 25s, 500ms or 1m30s"
 	}
-	return def
-}
-
-func envList(key string) []string {
-	v := os.Getenv(key)
-	if v == "" {
-		return nil
-	}
-	return strings.Split(v, ",")
-}
-
-// secretFromEnv fills *dst from the environment variable key unless the flag
-// was given. Flags that carry secrets use it instead of an environment
-// default, which --help would print.
-func secretFromEnv(cmd *cobra.Command, flag, key string, dst *string) {
-	if cmd.Flags().Changed(flag) {
-		return
-	}
-	if v := os.Getenv(key); v != "" {
-		*dst = v
-	}
+	return "want a " + typ
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
 )
 
-// exitError carries a documented exit code from a command to main. It is the
+// exitError carries a documented exit code from a command to run. It is the
 // only way a command chooses its exit code; every other error exits 1, and
 // cobra's own usage errors exit 2.
 type exitError struct {
@@ -31,25 +33,56 @@ func withExitCode(code int, err error) error { return &exitError{code: code, err
 // usageError marks err as a usage error: exit code 2.
 func usageError(err error) error { return withExitCode(2, err) }
 
-// run executes the root command and turns its error into an exit code. It is
-// the one place that prints a command's error.
-func run(ctx context.Context, args []string) int {
-	root := newRootCmd()
+// usageArgs makes cobra's argument check a usage error (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError(err)
+		}
+		return nil
+	}
+}
+
+// run executes the command line args over io and returns the process's
+// exit status. It is the one place that prints a command's error and turns
+// it into an exit code.
+func run(ctx context.Context, io *IOStreams, args []string) int {
+	root := newCmdRoot(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
-	}
+	code := exitCode(err)
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "taxi:", ee.err)
-		}
-		return ee.code
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.err == nil:
+		// The command has said all it had to say.
+	default:
+		fmt.Fprintln(io.ErrOut, "taxi:", err)
 	}
-	fmt.Fprintln(os.Stderr, "taxi:", err)
-	if isFlagError(err) {
+	return code
+}
+
+// exitCode is the exit status of a command that returned err.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case isFlagError(err):
 		return 2
 	}
 	return 1
+}
+
+// isFlagError reports whether err came from cobra's own checks of the
+// command line that no flag error func or usageArgs wraps: an unknown
+// subcommand.
+func isFlagError(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") ||
+		strings.HasPrefix(msg, "accepts ") ||
+		strings.HasPrefix(msg, "requires ") ||
+		strings.Contains(msg, "arg(s)")
 }

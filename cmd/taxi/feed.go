@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -15,66 +15,86 @@ import (
 	"github.com/taxi-hub/taxi/server"
 )
 
+// defaultFeedLinger is how long taxi feed keeps printing after its input
+// ends: long enough for the hub's answers to the frames just sent.
+const defaultFeedLinger = time.Second
+
+// feedOptions is what taxi feed's arguments and flags fill in.
 type feedOptions struct {
+	IO     *IOStreams
 	url    string
 	role   server.Role
 	id     string
 	token  string
 	secret string
-	in     io.Reader
-	out    io.Writer
+	// linger is how long frames are still printed after the input ends,
+	// before the feed closes.
+	linger time.Duration
+	// sources names the settings the environment gave, for messages.
+	sources envSources
 }
 
-func newFeedCmd() *cobra.Command {
-	opts := &feedOptions{}
+func newCmdFeed(io *IOStreams, runF func(context.Context, *feedOptions) error) *cobra.Command {
+	opts := &feedOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "feed driver|user ID",
+		Use:   "feed driver|rider ID",
 		Short: "Open a driver's or rider's feed and print its frames",
 		Long: `Open the WebSocket feed of one driver or rider on a hub, print every frame
-it receives as one line of JSON, and send every line typed on standard input
-as a frame. A quick way to watch a hub or to accept an order by hand.`,
+it receives as one line of JSON, and send every line read on standard input
+as a frame. A quick way to watch a hub or to accept an order by hand.
+
+The role is driver, or rider (user is the same role). When standard input
+ends (a pipe or file is used up, or Ctrl-D), taxi feed keeps printing frames
+for --linger (1s by default: the hub's answers to what was just sent), then
+closes the feed with a normal close and exits 0. It also exits when the hub
+closes the feed (printing "closed: CODE REASON") or on Ctrl-C. To watch a
+feed from a script without sending anything, keep its input open, e.g.
+"sleep infinity | taxi feed driver d42".`,
 		Example: `  taxi feed driver d42
   echo '{"type":"accept_order","message":{"order_id":"9f1c..."}}' | taxi feed driver d42
-  taxi feed user u7 --url http://hub.internal:8080 --auth-secret "$TAXI_AUTH_SECRET"`,
-		Args: cobra.ExactArgs(2),
+  taxi feed rider u7 --url http://hub.internal:8080 --auth-secret "$TAXI_AUTH_SECRET"`,
+		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch args[0] {
-			case "driver":
-				opts.role = server.RoleDriver
-			case "user", "rider":
-				opts.role = server.RoleUser
-			default:
-				return usageError(fmt.Errorf("feed %q: want driver or user", args[0]))
+			role, err := parseRole(args[0])
+			if err != nil {
+				return usageError(fmt.Errorf("feed: %w", err))
 			}
+			opts.role = role
 			if !server.ValidID(args[1]) {
 				return usageError(fmt.Errorf("id %q must be 1 to 64 characters of [A-Za-z0-9_-]", args[1]))
 			}
 			opts.id = args[1]
-			opts.in, opts.out = cmd.InOrStdin(), cmd.OutOrStdout()
-			secretFromEnv(cmd, "auth-secret", "TAXI_AUTH_SECRET", &opts.secret)
+			if opts.sources, err = applyEnv(cmd); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return feedRun(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.url, "url", "http://127.0.0.1:8080", "the hub's base URL")
+	f.StringVar(&opts.url, "url", "http://"+server.DefaultAddr, "the hub's base URL")
 	f.StringVar(&opts.token, "token", "", "client token to send; minted from --auth-secret when empty")
-	f.StringVar(&opts.secret, "auth-secret", "", "the hub's HS256 secret, to mint a token (env TAXI_AUTH_SECRET)")
+	f.StringVar(&opts.secret, "auth-secret", "", "the hub's HS256 secret, to mint a token")
+	f.DurationVar(&opts.linger, "linger", defaultFeedLinger, "after standard input ends, keep printing frames this long, then close; 0 closes at once")
+	bindEnv(f, "auth-secret")
 	return cmd
 }
 
-// feedRun prints the feed's frames until the hub closes it or ctx ends, while
-// sending each input line as a frame.
+// feedRun prints the feed's frames while sending each input line as a
+// frame, until the hub closes the feed, ctx ends, or the input ends and
+// opts.linger has passed.
 func feedRun(ctx context.Context, opts *feedOptions) error {
-	base := strings.TrimSuffix(opts.url, "/")
-	switch {
-	case strings.HasPrefix(base, "http://"):
-		base = "ws://" + strings.TrimPrefix(base, "http://")
-	case strings.HasPrefix(base, "https://"):
-		base = "wss://" + strings.TrimPrefix(base, "https://")
+	if opts.linger < 0 {
+		return usageError(errors.New("--linger must not be negative"))
 	}
 	hdr := http.Header{}
 	tok := opts.token
 	if tok == "" && opts.secret != "" {
+		if err := checkSecret(opts.secret); err != nil {
+			return usageError(fmt.Errorf("%s: %w", opts.sources.name("auth-secret"), err))
+		}
 		var err error
 		if tok, err = server.NewToken(opts.secret, opts.role, opts.id, time.Hour); err != nil {
 			return usageError(err)
@@ -83,7 +103,7 @@ func feedRun(ctx context.Context, opts *feedOptions) error {
 	if tok != "" {
 		hdr.Set("Authorization", "Bearer "+tok)
 	}
-	url := fmt.Sprintf("%s/ws/%s/%s", base, opts.role, opts.id)
+	url := fmt.Sprintf("%s/ws/%s/%s", wsBase(opts.url), opts.role, opts.id)
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: hdr})
 	cancel()
@@ -96,10 +116,16 @@ func feedRun(ctx context.Context, opts *feedOptions) error {
 	defer conn.CloseNow()
 	conn.SetReadLimit(64 << 20)
 
-	// The sender goroutine exits when input ends or a write fails; a closed
-	// connection fails its next write.
+	// The sender goroutine exits when a write fails (the connection closed)
+	// or, once the input has ended, after it closed the connection itself,
+	// or when feedRun returns first. A read of a terminal cannot be
+	// interrupted: on Ctrl-C it is left to end with the process.
+	var closing atomic.Bool
+	sent, stop := make(chan struct{}), make(chan struct{})
+	defer close(stop)
 	go func() {
-		sc := bufio.NewScanner(opts.in)
+		defer close(sent)
+		sc := bufio.NewScanner(opts.IO.In)
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
 			if line == "" {
@@ -109,21 +135,48 @@ func feedRun(ctx context.Context, opts *feedOptions) error {
 				return
 			}
 		}
+		t := time.NewTimer(opts.linger)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		case <-stop:
+			return
+		}
+		closing.Store(true)
+		_ = conn.Close(websocket.StatusNormalClosure, "input ended")
 	}()
 	for {
 		_, data, err := conn.Read(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			switch {
+			case closing.Load():
+				<-sent
+				return nil
+			case ctx.Err() != nil:
 				_ = conn.Close(websocket.StatusNormalClosure, "")
 				return nil
 			}
 			var ce websocket.CloseError
 			if errors.As(err, &ce) {
-				fmt.Fprintf(opts.out, "closed: %d %s\n", ce.Code, ce.Reason)
+				fmt.Fprintf(opts.IO.Out, "closed: %d %s\n", ce.Code, ce.Reason)
 				return nil
 			}
 			return fmt.Errorf("read %s: %w", url, err)
 		}
-		fmt.Fprintln(opts.out, string(data))
+		fmt.Fprintln(opts.IO.Out, string(data))
 	}
+}
+
+// wsBase turns a hub's http(s) base URL into its ws(s) one.
+func wsBase(base string) string {
+	base = strings.TrimSuffix(base, "/")
+	switch {
+	case strings.HasPrefix(base, "http://"):
+		return "ws://" + strings.TrimPrefix(base, "http://")
+	case strings.HasPrefix(base, "https://"):
+		return "wss://" + strings.TrimPrefix(base, "https://")
+	}
+	return base
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,60 +12,76 @@ import (
 	"github.com/taxi-hub/taxi/server"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+const feedSecret = "a-secret-of-16-bytes!"
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+// blockingReader is standard input that never ends, like a terminal nobody
+// types on.
+type blockingReader struct{ done chan struct{} }
 
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+func (b blockingReader) Read([]byte) (int, error) {
+	<-b.done
+	return 0, fmt.Errorf("closed")
 }
 
 func TestFeedPrintsFramesAndSendsLines(t *testing.T) {
-	s, err := server.New(server.Config{NodeID: "feed-test", AuthSecret: "a-secret-of-16-bytes!"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	defer ts.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-	}()
-
-	out := &lockedBuffer{}
+	url := startHub(t, feedSecret)
+	in := blockingReader{make(chan struct{})}
+	defer close(in.done)
+	ios, out, _ := testIO("")
+	ios.In = in
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- feedRun(ctx, &feedOptions{url: ts.URL, role: server.RoleDriver, id: "d42", secret: "a-secret-of-16-bytes!",
-			in: strings.NewReader(`{"type":"view_order","message":{"order_id":"nope"}}` + "\n"), out: out})
+		done <- feedRun(ctx, &feedOptions{IO: ios, url: url, role: server.RoleDriver, id: "d42", secret: feedSecret, linger: time.Second})
 	}()
 	eventually.Check(t, 10*time.Second, func() error {
-		if !strings.Contains(out.String(), `"type":"error"`) {
+		if !strings.Contains(out.String(), `"type":"connected"`) {
 			return fmt.Errorf("output so far: %q", out.String())
 		}
 		return nil
 	})
-	if !strings.Contains(out.String(), `"type":"connected"`) {
-		t.Fatalf("no connected frame in %q", out.String())
-	}
+	// With input still open, the feed runs until Ctrl-C.
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("feed: %v", err)
 	}
 
 	// A wrong token is a clear error, not a hang.
-	err = feedRun(context.Background(), &feedOptions{url: ts.URL, role: server.RoleDriver, id: "d42", token: "bad", in: strings.NewReader(""), out: &bytes.Buffer{}})
+	ios, _, _ = testIO("")
+	err := feedRun(context.Background(), &feedOptions{IO: ios, url: url, role: server.RoleDriver, id: "d42", token: "bad"})
 	if err == nil || !strings.Contains(err.Error(), http.StatusText(http.StatusUnauthorized)) {
 		t.Fatalf("bad token: %v", err)
+	}
+}
+
+// When its piped input ends, taxi feed prints the answers to what it sent
+// for --linger, then closes and exits 0 by itself.
+func TestFeedExitsWhenInputEnds(t *testing.T) {
+	url := startHub(t, feedSecret)
+	ios, out, errOut := testIO(`{"type":"view_order","message":{"order_id":"nope"}}` + "\n")
+	done := make(chan int, 1)
+	go func() {
+		done <- run(context.Background(), ios, []string{"feed", "driver", "d42", "--url", url, "--auth-secret", feedSecret, "--linger", "3s"})
+	}()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("feed: exit %d: %s", code, errOut)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("feed still running 20s after its input ended")
+	}
+	if !strings.Contains(out.String(), `"type":"connected"`) || !strings.Contains(out.String(), `"type":"error"`) {
+		t.Fatalf("the answer to the frame sent was not printed before exit:\n%s", out)
+	}
+
+	// --linger 0 closes at once.
+	ios, _, errOut = testIO("")
+	start := time.Now()
+	if code := run(context.Background(), ios, []string{"feed", "rider", "u7", "--url", url, "--auth-secret", feedSecret, "--linger", "0"}); code != 0 {
+		t.Fatalf("feed --linger 0: exit %d: %s", code, errOut)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("feed --linger 0 took %v after an empty input", d)
 	}
 }

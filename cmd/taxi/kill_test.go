@@ -22,7 +22,7 @@ import (
 // processes and kill them.
 func TestMain(m *testing.M) {
 	if os.Getenv("TAXI_TEST_MAIN") == "1" {
-		os.Exit(run(context.Background(), os.Args[1:]))
+		os.Exit(run(context.Background(), systemIO(), os.Args[1:]))
 	}
 	os.Exit(m.Run())
 }
@@ -35,6 +35,12 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// deadAddr is a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	return "127.0.0.1:" + strconv.Itoa(freePort(t))
 }
 
 // A node killed with SIGKILL says no goodbye; the surviving node must remove

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,27 +17,13 @@ import (
 // lockTestIO is a lockCommon over in-memory streams.
 type lockTestIO struct {
 	*lockCommon
-	out, errOut *bytes.Buffer
+	out, errOut *syncBuffer
 }
 
 func newLockTestIO(url, input string, interactive bool) lockTestIO {
-	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
-	return lockTestIO{
-		lockCommon: &lockCommon{RedisURL: url, In: strings.NewReader(input), Out: out, ErrOut: errOut, Interactive: interactive},
-		out:        out, errOut: errOut,
-	}
-}
-
-// lockExit returns the exit status run() would give err.
-func lockExit(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	return 1
+	ios, out, errOut := testIO(input)
+	ios.inTTY, ios.errTTY = interactive, interactive
+	return lockTestIO{lockCommon: &lockCommon{IO: ios, RedisURL: url}, out: out, errOut: errOut}
 }
 
 func startLockRedis(t *testing.T) (*redistest.Server, *redis.Client) {
@@ -56,7 +40,7 @@ func TestLockListRun(t *testing.T) {
 
 	io := newLockTestIO(srv.URL(), "", false)
 	err := lockListRun(ctx, &lockListOptions{lockCommon: io.lockCommon})
-	if lockExit(err) != 0 {
+	if exitCode(err) != 0 {
 		t.Fatalf("list: %v", err)
 	}
 	out := io.out.String()
@@ -72,7 +56,7 @@ func TestLockListRun(t *testing.T) {
 	// --stale --json: one documented object per line, totals on stderr.
 	io = newLockTestIO(srv.URL(), "", false)
 	err = lockListRun(ctx, &lockListOptions{lockCommon: io.lockCommon, JSON: true, Filter: lockctl.Filter{Stale: true}})
-	if lockExit(err) != 0 {
+	if exitCode(err) != 0 {
 		t.Fatalf("list --json: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(io.out.String()), "\n")
@@ -94,8 +78,8 @@ func TestLockListRun(t *testing.T) {
 	// Nothing matched: exit 1.
 	io = newLockTestIO(srv.URL(), "", false)
 	err = lockListRun(ctx, &lockListOptions{lockCommon: io.lockCommon, Filter: lockctl.Filter{Owner: "nobody"}})
-	if lockExit(err) != 1 {
-		t.Fatalf("list --owner nobody: exit %d (%v), want 1", lockExit(err), err)
+	if exitCode(err) != 1 {
+		t.Fatalf("list --owner nobody: exit %d (%v), want 1", exitCode(err), err)
 	}
 }
 
@@ -131,8 +115,8 @@ func TestLockShowRun(t *testing.T) {
 
 	io = newLockTestIO(srv.URL(), "", false)
 	err = lockShowRun(ctx, &lockShowOptions{lockCommon: io.lockCommon, OrderID: "9999"})
-	if lockExit(err) != 1 || !strings.Contains(io.out.String(), "lock     none") {
-		t.Fatalf("show of an order without lock: exit %d, output %q", lockExit(err), io.out.String())
+	if exitCode(err) != 1 || !strings.Contains(io.out.String(), "lock     none") {
+		t.Fatalf("show of an order without lock: exit %d, output %q", exitCode(err), io.out.String())
 	}
 }
 
@@ -143,8 +127,8 @@ func TestLockClearRefusesWithoutTerminal(t *testing.T) {
 
 	io := newLockTestIO(srv.URL(), "y\n", false)
 	err := lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, OrderID: "8121", Actor: "alice"})
-	if lockExit(err) != 2 || !strings.Contains(err.Error(), "--yes") {
-		t.Fatalf("clear without a terminal: exit %d (%v), want 2 naming --yes", lockExit(err), err)
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "--yes") {
+		t.Fatalf("clear without a terminal: exit %d (%v), want 2 naming --yes", exitCode(err), err)
 	}
 	if rdb.Get(ctx, "order_lock:8121").Val() != "driver-7" {
 		t.Fatal("lock deleted without confirmation")
@@ -173,8 +157,8 @@ func TestLockClearConfirmation(t *testing.T) {
 	// Answering no changes nothing and exits 1.
 	io := newLockTestIO(srv.URL(), "n\n", true)
 	err := lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, OrderID: "8121", Actor: "alice"})
-	if lockExit(err) != 1 || !strings.Contains(io.errOut.String(), "Delete order_lock:8121 held by driver-7? [y/N]") {
-		t.Fatalf("answer no: exit %d (%v), prompt %q", lockExit(err), err, io.errOut.String())
+	if exitCode(err) != 1 || !strings.Contains(io.errOut.String(), "Delete order_lock:8121 held by driver-7? [y/N]") {
+		t.Fatalf("answer no: exit %d (%v), prompt %q", exitCode(err), err, io.errOut.String())
 	}
 	if rdb.Get(ctx, "order_lock:8121").Val() != "driver-7" {
 		t.Fatal("lock deleted after answering no")
@@ -200,8 +184,8 @@ func TestLockClearOwnerAndDryRun(t *testing.T) {
 
 	io := newLockTestIO(srv.URL(), "", false)
 	err := lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, OrderID: "8121", Owner: "driver-1", Yes: true})
-	if lockExit(err) != 1 || !strings.Contains(err.Error(), "owner differs") {
-		t.Fatalf("clear --owner mismatch: exit %d (%v), want 1", lockExit(err), err)
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "owner differs") {
+		t.Fatalf("clear --owner mismatch: exit %d (%v), want 1", exitCode(err), err)
 	}
 
 	io = newLockTestIO(srv.URL(), "", false)
@@ -215,8 +199,8 @@ func TestLockClearOwnerAndDryRun(t *testing.T) {
 
 	io = newLockTestIO(srv.URL(), "", false)
 	err = lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, OrderID: "404", Yes: true})
-	if lockExit(err) != 1 || !strings.Contains(err.Error(), "has no lock") {
-		t.Fatalf("clear of a missing lock: exit %d (%v), want 1", lockExit(err), err)
+	if exitCode(err) != 1 || !strings.Contains(err.Error(), "has no lock") {
+		t.Fatalf("clear of a missing lock: exit %d (%v), want 1", exitCode(err), err)
 	}
 }
 
@@ -247,8 +231,8 @@ func TestLockClearStaleRun(t *testing.T) {
 
 	io = newLockTestIO(srv.URL(), "", false)
 	err = lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, Stale: true, Yes: true})
-	if lockExit(err) != 1 || !strings.Contains(io.out.String(), "no stale locks") {
-		t.Fatalf("clear --stale with none left: exit %d, output %q", lockExit(err), io.out.String())
+	if exitCode(err) != 1 || !strings.Contains(io.out.String(), "no stale locks") {
+		t.Fatalf("clear --stale with none left: exit %d, output %q", exitCode(err), io.out.String())
 	}
 
 	// The audit command shows both clears, newest first.
@@ -311,8 +295,8 @@ func TestLockErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			io := newLockTestIO(srv.URL(), "", false)
 			err := tt.run(io.lockCommon)
-			if lockExit(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.message) {
-				t.Fatalf("exit %d, error %v; want exit %d and %q", lockExit(err), err, tt.code, tt.message)
+			if exitCode(err) != tt.code || err == nil || !strings.Contains(err.Error(), tt.message) {
+				t.Fatalf("exit %d, error %v; want exit %d and %q", exitCode(err), err, tt.code, tt.message)
 			}
 			if strings.Contains(err.Error(), "wrong-secret") {
 				t.Fatalf("error shows the password: %v", err)
@@ -335,14 +319,14 @@ func TestLockAuthRefused(t *testing.T) {
 	for _, url := range []string{srv.URL(), "redis://:wrong-secret@" + srv.Addr() + "/0"} {
 		io := newLockTestIO(url, "", false)
 		err := lockListRun(ctx, &lockListOptions{lockCommon: io.lockCommon})
-		if lockExit(err) != 3 || !strings.Contains(err.Error(), "refused authentication") || strings.Contains(err.Error(), "wrong-secret") {
-			t.Fatalf("%s: exit %d, %v; want 3 and refused authentication, password hidden", url, lockExit(err), err)
+		if exitCode(err) != 3 || !strings.Contains(err.Error(), "refused authentication") || strings.Contains(err.Error(), "wrong-secret") {
+			t.Fatalf("%s: exit %d, %v; want 3 and refused authentication, password hidden", url, exitCode(err), err)
 		}
 	}
 	io := newLockTestIO("redis://:s3cret@"+srv.Addr()+"/0", "", false)
 	err := lockListRun(ctx, &lockListOptions{lockCommon: io.lockCommon})
-	if lockExit(err) != 1 { // authenticated, and no lock to list
-		t.Fatalf("with the password: exit %d, %v; want 1 (nothing matched)", lockExit(err), err)
+	if exitCode(err) != 1 { // authenticated, and no lock to list
+		t.Fatalf("with the password: exit %d, %v; want 1 (nothing matched)", exitCode(err), err)
 	}
 }
 
@@ -355,17 +339,16 @@ func TestLockCommand(t *testing.T) {
 	t.Setenv("REDIS_URL", srv.URL())
 
 	exec := func(args ...string) (int, string) {
-		cmd := newLockCmd()
-		var out bytes.Buffer
+		ios, out, errOut := testIO("y\n") // not a terminal: never read
+		cmd := newCmdLock(ios)
 		cmd.SetArgs(args)
-		cmd.SetOut(&out)
-		cmd.SetErr(&out)
-		cmd.SetIn(strings.NewReader("y\n")) // not a terminal: never read
+		cmd.SetOut(out)
+		cmd.SetErr(out)
 		err := cmd.ExecuteContext(ctx)
 		if err != nil {
-			out.WriteString("error: " + err.Error())
+			out.Write([]byte("error: " + err.Error()))
 		}
-		return lockExit(err), out.String()
+		return exitCode(err), out.String() + errOut.String()
 	}
 
 	tests := []struct {
@@ -389,7 +372,7 @@ func TestLockCommand(t *testing.T) {
 		{[]string{"--redis-url", "redis://127.0.0.1:1/0", "list"}, 3, "cannot reach redis"},
 		{[]string{"clear", "--help"}, 0, "3  Redis error"},
 		// REDIS_URL is read at run time and never printed in --help.
-		{[]string{"list", "--help"}, 0, "default $REDIS_URL"},
+		{[]string{"list", "--help"}, 0, "env REDIS_URL"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -406,9 +389,9 @@ func TestLockCommand(t *testing.T) {
 
 func TestLockHelpDocumentsExitCodes(t *testing.T) {
 	for _, sub := range []string{"", "list", "show", "clear", "audit"} {
-		cmd := newLockCmd()
-		var out bytes.Buffer
-		cmd.SetOut(&out)
+		ios, out, _ := testIO("")
+		cmd := newCmdLock(ios)
+		cmd.SetOut(out)
 		args := []string{"--help"}
 		if sub != "" {
 			args = []string{sub, "--help"}
@@ -422,5 +405,97 @@ func TestLockHelpDocumentsExitCodes(t *testing.T) {
 				t.Errorf("taxi lock %s --help lacks %q", sub, want)
 			}
 		}
+	}
+}
+
+// Every lock subcommand takes --json: stdout then carries JSON only.
+func TestLockJSON(t *testing.T) {
+	srv, rdb := startLockRedis(t)
+	ctx := context.Background()
+	rdb.Set(ctx, "order_lock:8121", "driver-7", 0)
+	rdb.HSet(ctx, "order:8121", "order_id", "8121", "user_id", "rider-1", "status", "open", "driver_id", "",
+		"pickup_lat", "52.52", "pickup_lng", "13.4", "dropoff_lat", "52.5", "dropoff_lng", "13.3",
+		"created_at", time.Now().Add(-time.Minute).Format(time.RFC3339Nano))
+	rdb.SAdd(ctx, "order_viewers:8121", "driver-7")
+
+	io := newLockTestIO(srv.URL(), "", false)
+	if err := lockShowRun(ctx, &lockShowOptions{lockCommon: io.lockCommon, OrderID: "8121", JSON: true}); err != nil {
+		t.Fatalf("show --json: %v", err)
+	}
+	var show struct {
+		OrderID string `json:"order_id"`
+		Lock    struct {
+			Owner string `json:"owner"`
+			TTLMs int64  `json:"ttl_ms"`
+			Stale bool   `json:"stale"`
+		} `json:"lock"`
+		NotLock bool `json:"not_lock"`
+		Order   struct {
+			Status string `json:"status"`
+			UserID string `json:"user_id"`
+			Pickup struct {
+				Lat float64 `json:"lat"`
+			} `json:"pickup"`
+		} `json:"order"`
+		Viewers  []string `json:"viewers"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(io.out.String()), &show); err != nil {
+		t.Fatalf("show --json is not one object: %v\n%s", err, io.out)
+	}
+	if show.OrderID != "8121" || show.Lock.Owner != "driver-7" || show.Lock.TTLMs != -1 || !show.Lock.Stale || show.NotLock ||
+		show.Order.Status != "open" || show.Order.UserID != "rider-1" || show.Order.Pickup.Lat != 52.52 ||
+		fmt.Sprint(show.Viewers) != "[driver-7]" || show.Warnings == nil {
+		t.Errorf("show --json:\n%s", io.out)
+	}
+	io = newLockTestIO(srv.URL(), "", false)
+	err := lockShowRun(ctx, &lockShowOptions{lockCommon: io.lockCommon, OrderID: "404", JSON: true})
+	if exitCode(err) != 1 || !strings.Contains(io.out.String(), `"lock":null`) || !strings.Contains(io.out.String(), `"order":null`) {
+		t.Errorf("show --json of an order without lock: exit %d\n%s", exitCode(err), io.out)
+	}
+
+	// clear --json: one object per lock on stdout, the narrative on stderr.
+	io = newLockTestIO(srv.URL(), "", false)
+	if err := lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, OrderID: "8121", DryRun: true, JSON: true}); err != nil {
+		t.Fatalf("clear --dry-run --json: %v", err)
+	}
+	if got := strings.TrimSpace(io.out.String()); got != `{"order_id":"8121","key":"order_lock:8121","owner":"driver-7","ttl_ms":-1,"outcome":"would_clear"}` {
+		t.Errorf("clear --dry-run --json: %s", got)
+	}
+	if !strings.Contains(io.errOut.String(), "dry run") {
+		t.Errorf("narrative not on stderr: %q", io.errOut)
+	}
+	io = newLockTestIO(srv.URL(), "", false)
+	if err := lockClearRun(ctx, &lockClearOptions{lockCommon: io.lockCommon, Stale: true, Yes: true, JSON: true, Actor: "alice"}); err != nil {
+		t.Fatalf("clear --stale --json: %v", err)
+	}
+	var cleared struct {
+		OrderID string `json:"order_id"`
+		Outcome string `json:"outcome"`
+		Actor   string `json:"actor"`
+		AuditID string `json:"audit_id"`
+	}
+	if err := json.Unmarshal([]byte(io.out.String()), &cleared); err != nil || cleared.OrderID != "8121" || cleared.Outcome != "cleared" ||
+		cleared.Actor != "alice" || cleared.AuditID == "" {
+		t.Errorf("clear --stale --json (%v):\n%s", err, io.out)
+	}
+
+	// audit --json: one object per record.
+	io = newLockTestIO(srv.URL(), "", false)
+	if err := lockAuditRun(ctx, &lockAuditOptions{lockCommon: io.lockCommon, N: 5, JSON: true}); err != nil {
+		t.Fatalf("audit --json: %v", err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(io.out.String()), &rec); err != nil {
+		t.Fatalf("audit --json is not one object a line: %v\n%s", err, io.out)
+	}
+	for k, v := range map[string]any{"order_id": "8121", "key": "order_lock:8121", "owner": "driver-7", "ttl_ms": float64(-1),
+		"actor": "alice", "outcome": "cleared", "expected_owner": "driver-7", "id": cleared.AuditID} {
+		if rec[k] != v {
+			t.Errorf("audit --json %s = %v, want %v", k, rec[k], v)
+		}
+	}
+	if _, err := time.Parse(time.RFC3339, fmt.Sprint(rec["time"])); err != nil {
+		t.Errorf("audit --json time %v: %v", rec["time"], err)
 	}
 }

@@ -1,5 +1,3 @@
-// Command taxi is the real-time layer of a ride-hailing backend: the hub
-// (serve) and the tools that operate it (bench, monitor, lock).
 package main
 
 import (
@@ -11,7 +9,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, systemIO(), os.Args[1:])
 	stop()
 	os.Exit(code)
 }

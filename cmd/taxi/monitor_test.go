@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -15,31 +13,19 @@ import (
 	"github.com/taxi-hub/taxi/monitor"
 )
 
-// monitorExit returns the exit status run() gives err.
-func monitorExit(err error) int {
-	var ee *exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.code
-	}
-	return 1
-}
-
-// execMonitor runs taxi monitor with args and a fake library call, and
-// returns the options it was given.
-func execMonitor(t *testing.T, result error, args ...string) (monitor.Options, string, error) {
+// execMonitor parses taxi monitor's command line without running it, and
+// returns the options the run would get.
+func execMonitor(t *testing.T, args ...string) (*monitorOptions, string, error) {
 	t.Helper()
-	var got monitor.Options
-	cmd := newMonitorCmdRun(func(_ context.Context, o monitor.Options) error {
+	var got *monitorOptions
+	ios, out, _ := testIO("")
+	cmd := newCmdMonitor(ios, func(_ context.Context, o *monitorOptions) error {
 		got = o
-		return result
+		return nil
 	})
-	var out bytes.Buffer
 	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
+	cmd.SetOut(out)
+	cmd.SetErr(out)
 	cmd.SetContext(context.Background())
 	err := cmd.Execute()
 	return got, out.String(), err
@@ -47,38 +33,45 @@ func execMonitor(t *testing.T, result error, args ...string) (monitor.Options, s
 
 func TestMonitorFlags(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
-	o, _, err := execMonitor(t, nil)
+	o, _, err := execMonitor(t)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.RedisURL != defaultMonitorRedisURL || o.Interval != monitor.DefaultInterval || o.Once || o.JSON || o.NoRedis || len(o.StatsURLs) != 0 {
-		t.Errorf("defaults: %+v", o)
+	if o.RedisURL != defaultRedisURL || o.Interval != monitor.DefaultInterval || o.Once || o.JSON || o.NoRedis || len(o.StatsURLs) != 0 {
+		t.Errorf("defaults: %+v", o.Options)
 	}
-	if o.Actor == "" || o.Out == nil || o.In == nil {
-		t.Errorf("actor and streams should be set: %+v", o)
+	if o.Actor == "" || o.Out == nil || o.In == nil || !o.NoColor {
+		t.Errorf("actor, streams and colour should be set (no colour off a terminal): %+v", o.Options)
+	}
+	// Without any flag, it also looks for the hub make run starts.
+	if o.LocalHubURL != "http://127.0.0.1:8080" {
+		t.Errorf("local hub URL %q", o.LocalHubURL)
 	}
 
-	o, _, err = execMonitor(t, nil, "--stats", "http://a:1", "--stats", "http://b:2/ws/stats",
+	o, _, err = execMonitor(t, "--stats", "http://a:1", "--stats", "http://b:2/ws/stats",
 		"--interval", "5s", "--once", "--json", "--no-redis")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(o.StatsURLs) != "[http://a:1 http://b:2/ws/stats]" || o.Interval != 5*time.Second || !o.Once || !o.JSON || !o.NoRedis {
-		t.Errorf("flags: %+v", o)
+		t.Errorf("flags: %+v", o.Options)
+	}
+	if o.LocalHubURL != "" {
+		t.Errorf("with --stats, no local hub should be looked for: %q", o.LocalHubURL)
 	}
 }
 
 func TestMonitorRedisURLFromEnvironment(t *testing.T) {
 	t.Setenv("REDIS_URL", "redis://:s3cret@env-host:6390/2")
-	o, _, _ := execMonitor(t, nil)
-	if o.RedisURL != "redis://:s3cret@env-host:6390/2" {
-		t.Errorf("REDIS_URL not used: %q", o.RedisURL)
+	o, _, _ := execMonitor(t)
+	if o.RedisURL != "redis://:s3cret@env-host:6390/2" || o.LocalHubURL != "" {
+		t.Errorf("REDIS_URL not used, or a local hub looked for beside it: %+v", o.Options)
 	}
-	o, _, _ = execMonitor(t, nil, "--redis-url", "redis://flag-host:1/0")
+	o, _, _ = execMonitor(t, "--redis-url", "redis://flag-host:1/0")
 	if o.RedisURL != "redis://flag-host:1/0" {
 		t.Errorf("--redis-url should win over REDIS_URL: %q", o.RedisURL)
 	}
-	_, help, err := execMonitor(t, nil, "--help")
+	_, help, err := execMonitor(t, "--help")
 	if err != nil || !strings.Contains(help, "--redis-url") || strings.Contains(help, "s3cret") {
 		t.Errorf("--help must not show the password from REDIS_URL (err %v):\n%s", err, help)
 	}
@@ -87,19 +80,25 @@ func TestMonitorRedisURLFromEnvironment(t *testing.T) {
 func TestMonitorExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		result error
-		args   []string
 		want   int
 	}{
-		{nil, nil, 0},
-		{fmt.Errorf("%w: bad", monitor.ErrInvalidOptions), nil, 2},
-		{fmt.Errorf("%w: redis", monitor.ErrUnreachable), nil, 3},
-		{errors.New("display crashed"), nil, 1},
-		{nil, []string{"extra-arg"}, 2},
+		{nil, 0},
+		{fmt.Errorf("%w: bad", monitor.ErrInvalidOptions), 2},
+		{fmt.Errorf("%w: redis", monitor.ErrUnreachable), 3},
+		{errors.New("display crashed"), 1},
 	} {
-		_, _, err := execMonitor(t, tc.result, tc.args...)
-		if got := monitorExit(err); got != tc.want {
-			t.Errorf("run returning %v, args %v: exit %d, want %d", tc.result, tc.args, got, tc.want)
+		if got := exitCode(monitorError(tc.result)); got != tc.want {
+			t.Errorf("monitor returning %v: exit %d, want %d", tc.result, got, tc.want)
 		}
+	}
+	if _, _, err := execMonitor(t, "extra-arg"); exitCode(err) != 2 {
+		t.Errorf("an argument: %v, want exit 2", err)
+	}
+	// The live view needs a terminal.
+	ios, _, _ := testIO("")
+	err := monitorRun(context.Background(), &monitorOptions{IO: ios, Options: monitor.Options{RedisURL: "redis://" + deadAddr(t)}})
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "not a terminal") {
+		t.Errorf("live view without a terminal: %v, want exit 2", err)
 	}
 }
 
@@ -108,13 +107,9 @@ func TestMonitorOnceAgainstRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	srv.Client(t).Set(context.Background(), "order_lock:8121", "driver-7", 0)
 
-	cmd := newMonitorCmd()
-	var out bytes.Buffer
-	cmd.SetArgs([]string{"--redis-url", srv.URL(), "--once", "--json"})
-	cmd.SetOut(&out)
-	cmd.SetContext(context.Background())
-	if err := cmd.Execute(); err != nil {
-		t.Fatalf("monitor --once --json: %v", err)
+	ios, out, _ := testIO("")
+	if code := run(context.Background(), ios, []string{"monitor", "--redis-url", srv.URL(), "--once", "--json"}); code != 0 {
+		t.Fatalf("monitor --once --json: exit %d", code)
 	}
 	// The documented field names (docs/monitor.md), not Go's.
 	var doc struct {
@@ -131,7 +126,7 @@ func TestMonitorOnceAgainstRedis(t *testing.T) {
 		}
 		Nodes []any
 	}
-	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+	if err := json.Unmarshal([]byte(out.String()), &doc); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out.String())
 	}
 	r := doc.Redis
@@ -141,32 +136,19 @@ func TestMonitorOnceAgainstRedis(t *testing.T) {
 	}
 
 	// JSON needs --once: a usage error, before anything is read.
-	cmd = newMonitorCmd()
-	cmd.SetArgs([]string{"--redis-url", srv.URL(), "--json"})
-	cmd.SetContext(context.Background())
-	if err := cmd.Execute(); monitorExit(err) != 2 {
-		t.Errorf("--json without --once: %v, want exit 2", err)
+	ios, _, _ = testIO("")
+	if code := run(context.Background(), ios, []string{"monitor", "--redis-url", srv.URL(), "--json"}); code != 2 {
+		t.Errorf("--json without --once: exit %d, want 2", code)
 	}
 }
 
 func TestMonitorOnceRedisUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ios, out, errOut := testIO("")
+	code := run(context.Background(), ios, []string{"monitor", "--redis-url", "redis://:pw@" + deadAddr(t) + "/0", "--once"})
+	if code != 3 {
+		t.Fatalf("unreachable Redis: exit %d, want 3", code)
 	}
-	dead := l.Addr().String()
-	l.Close()
-
-	cmd := newMonitorCmd()
-	var out bytes.Buffer
-	cmd.SetArgs([]string{"--redis-url", "redis://:pw@" + dead + "/0", "--once"})
-	cmd.SetOut(&out)
-	cmd.SetContext(context.Background())
-	err = cmd.Execute()
-	if monitorExit(err) != 3 {
-		t.Fatalf("unreachable Redis: %v, want exit 3", err)
-	}
-	if !strings.Contains(out.String(), "UNREACHABLE") || strings.Contains(out.String()+err.Error(), ":pw@") {
-		t.Errorf("the snapshot should be printed with the password hidden:\n%s\n%v", out.String(), err)
+	if !strings.Contains(out.String(), "UNREACHABLE") || strings.Contains(out.String()+errOut.String(), ":pw@") {
+		t.Errorf("the snapshot should be printed with the password hidden:\n%s\n%s", out.String(), errOut.String())
 	}
 }

@@ -1,15 +1,19 @@
 package main
 
 import (
-	"errors"
-	"strings"
-
 	"github.com/spf13/cobra"
 )
 
-// newRootCmd builds the taxi command tree. Each subcommand lives in its own
-// file and only parses flags before calling a library package.
-func newRootCmd() *cobra.Command {
+// defaultRedisURL is the Redis of taxi serve, taxi lock and taxi monitor
+// when neither --redis-url nor REDIS_URL names one: on a developer's
+// machine they all find the same.
+const defaultRedisURL = "redis://localhost:6379/0"
+
+// newCmdRoot builds the taxi command tree over io. Each subcommand lives in
+// its own file, fills an options struct from its flags and calls a plain
+// xRun(ctx, opts) function over a library package.
+func newCmdRoot(io *IOStreams) *cobra.Command {
+	v := buildVersion()
 	root := &cobra.Command{
 		Use:   "taxi",
 		Short: "Real-time hub for ride-hailing: order fan-out to drivers, one winner per order",
@@ -21,35 +25,28 @@ func newRootCmd() *cobra.Command {
   taxi lock      inspect and clear order locks during an incident
   taxi token     mint a JWT for a driver or rider
   taxi feed      open a driver's or rider's feed and print its frames
-  taxi version   print version information`,
+  taxi version   print version information
+
+Shell completion: taxi completion bash|zsh|fish|powershell --help.`,
+		Version:       v.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetVersionTemplate(v.String())
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageError(err)
 	})
 	root.AddCommand(
-		newVersionCmd(),
-		newServeCmd(),
-		newTokenCmd(),
-		newLockCmd(),
-		newBenchCmd(),
-		newMonitorCmd(),
-		newFeedCmd(),
+		newCmdVersion(io, nil),
+		newCmdServe(io, nil),
+		newCmdToken(io, nil),
+		newCmdLock(io),
+		newCmdBench(io, nil),
+		newCmdMonitor(io, nil),
+		newCmdFeed(io, nil),
 	)
 	return root
-}
-
-// isFlagError reports whether err came from cobra's argument checks, which do
-// not pass through the flag error func.
-func isFlagError(err error) bool {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code == 2
-	}
-	msg := err.Error()
-	return strings.HasPrefix(msg, "unknown command") ||
-		strings.HasPrefix(msg, "accepts ") ||
-		strings.HasPrefix(msg, "requires ") ||
-		strings.Contains(msg, "arg(s)")
 }

@@ -1,60 +1,82 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/taxi-hub/taxi/server"
 )
 
+// tokenOptions is what taxi token's flags fill in.
 type tokenOptions struct {
+	IO     *IOStreams
 	secret string
 	role   string
 	sub    string
 	ttl    time.Duration
-	out    io.Writer
+	// sources names the settings the environment gave, for messages.
+	sources envSources
 }
 
-func newTokenCmd() *cobra.Command {
-	opts := &tokenOptions{}
+func newCmdToken(io *IOStreams, runF func(context.Context, *tokenOptions) error) *cobra.Command {
+	opts := &tokenOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "token --role driver|user --sub ID [--ttl 1h]",
+		Use:   "token --role driver|rider --sub ID [--ttl 1h]",
 		Short: "Print a client token signed with the hub's secret",
 		Long: `Print an HS256 JWT for a driver or a rider, signed with the same secret as
 taxi serve (--auth-secret or TAXI_AUTH_SECRET). Clients send it as
-"Authorization: Bearer <token>", or as ?token= on WebSocket URLs.`,
+"Authorization: Bearer <token>", or as ?token= on WebSocket URLs.
+
+--role takes driver, or rider (user is the same role: the feed of a rider is
+/ws/user/{id}). A secret taxi serve would refuse (shorter than 16 bytes) is
+refused here too.`,
 		Example: `  export TAXI_AUTH_SECRET=change-me-to-32-random-bytes
   taxi token --role driver --sub d42
-  taxi token --role user --sub u7 --ttl 15m`,
-		Args: cobra.NoArgs,
+  taxi token --role rider --sub u7 --ttl 15m`,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.out = cmd.OutOrStdout()
-			secretFromEnv(cmd, "auth-secret", "TAXI_AUTH_SECRET", &opts.secret)
-			return tokenRun(opts)
+			src, err := applyEnv(cmd)
+			if err != nil {
+				return err
+			}
+			opts.sources = src
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return tokenRun(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.secret, "auth-secret", "", "HS256 secret shared with taxi serve (env TAXI_AUTH_SECRET)")
-	f.StringVar(&opts.role, "role", "", "driver or user")
+	f.StringVar(&opts.secret, "auth-secret", "", "HS256 secret shared with taxi serve")
+	f.StringVar(&opts.role, "role", "", roleWords)
 	f.StringVar(&opts.sub, "sub", "", "the driver or rider id the token is for")
 	f.DurationVar(&opts.ttl, "ttl", time.Hour, "how long the token stays valid")
+	bindEnv(f, "auth-secret")
 	return cmd
 }
 
-func tokenRun(opts *tokenOptions) error {
+// tokenRun prints one token on IO.Out.
+func tokenRun(_ context.Context, opts *tokenOptions) error {
 	if opts.secret == "" {
 		return usageError(errors.New("no secret: set --auth-secret or TAXI_AUTH_SECRET"))
+	}
+	if err := checkSecret(opts.secret); err != nil {
+		return usageError(fmt.Errorf("%s: %w", opts.sources.name("auth-secret"), err))
+	}
+	role, err := parseRole(opts.role)
+	if err != nil {
+		return usageError(fmt.Errorf("--role: %w", err))
 	}
 	if opts.ttl <= 0 {
 		return usageError(errors.New("--ttl must be positive"))
 	}
-	tok, err := server.NewToken(opts.secret, server.Role(opts.role), opts.sub, opts.ttl)
+	tok, err := server.NewToken(opts.secret, role, opts.sub, opts.ttl)
 	if err != nil {
 		return usageError(err)
 	}
-	_, err = fmt.Fprintln(opts.out, tok)
+	_, err = fmt.Fprintln(opts.IO.Out, tok)
 	return err
 }

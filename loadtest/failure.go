@@ -1,0 +1,53 @@
+package loadtest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// RunFailures says why a run measured nothing worth reading, one reason a
+// line: no connection was held, every order failed, or nothing was
+// delivered. It is empty when the run itself worked, whatever its figures;
+// [CheckSLOs] judges those. taxi bench exits 1 on any failure, with or
+// without --slo.
+func RunFailures(r *Report) []string {
+	var out []string
+	c := r.Connections
+	if c.Planned > 0 && c.Connected == 0 {
+		out = append(out, fmt.Sprintf("no connection held: 0 of %s opened%s", count(c.Planned), firstCause(c.FailuresBy)))
+	}
+	if r.Scenario == Connect {
+		return out
+	}
+	o := r.Orders
+	if o.Planned > 0 && o.Created == 0 {
+		out = append(out, fmt.Sprintf("every order failed: 0 of %s created (%s failed, %s skipped)%s",
+			count(o.Planned), count(o.Failed), count(o.Skipped), firstCause(r.Errors)))
+	}
+	measured := o.Created - o.Warm
+	if measured > 0 && r.Deliveries.Received == 0 && !r.Interrupted {
+		out = append(out, fmt.Sprintf("nothing delivered: %s measured orders, %s drivers connected at their start, 0 deliveries",
+			count(measured), count(c.DriversAtStart)))
+	}
+	return out
+}
+
+// firstCause names the most frequent cause in counts, as ", mostly X (N)".
+func firstCause(counts map[string]int64) string {
+	if len(counts) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if n := cmp.Compare(counts[b], counts[a]); n != 0 {
+			return n
+		}
+		return strings.Compare(a, b)
+	})
+	return fmt.Sprintf(", mostly %s (%s)", keys[0], count(counts[keys[0]]))
+}
