@@ -92,6 +92,8 @@ shutdown timed out); 2 bad flags, environment or configuration.`,
 	f.DurationVar(&c.RedisTimeout, "redis-timeout", server.DefaultRedisTimeout, "longest Redis call: a request meeting an outage is answered (from memory mode) within about this long; an idle node notices the outage at its next heartbeat")
 	f.DurationVar(&c.HeartbeatInterval, "heartbeat-interval", server.DefaultHeartbeatInterval, "node heartbeat period; a dead node's drivers leave presence within about 4 periods")
 	f.DurationVar(&c.ProbeInterval, "probe-interval", server.DefaultProbeInterval, "period of the probe that checks the Redis subscription still delivers")
+	f.DurationVar(&c.EventRetention, "event-retention", server.DefaultEventRetention, "how long the event log keeps an event for nodes and clients that missed it (resume with ?since=)")
+	f.IntVar(&c.EventRetentionMax, "event-retention-max", server.DefaultEventRetentionMax, "most events the event log keeps per channel")
 	f.StringVar(&c.AdvertiseURL, "advertise-url", "", "base URL tools reach this node at, put in its heartbeat for taxi monitor; default from --addr")
 	f.DurationVar(&c.DrainDelay, "drain-delay", 0, "on shutdown, keep answering /readyz with 503 this long before closing the listener, so load balancers notice")
 	f.StringVar(&opts.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")

@@ -74,6 +74,8 @@ func (c loggedConfig) LogValue() slog.Value {
 		slog.Duration("redis_timeout", c.RedisTimeout),
 		slog.Duration("heartbeat_interval", c.HeartbeatInterval),
 		slog.Duration("probe_interval", c.ProbeInterval),
+		slog.Duration("event_retention", c.EventRetention),
+		slog.Int("event_retention_max", c.EventRetentionMax),
 		slog.String("advertise_url", c.AdvertiseURL),
 	)
 }
