@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // Version and commit the test binary and image are stamped with.
@@ -89,10 +92,18 @@ func staticTaxi(t testing.TB) string {
 	return filepath.Join(buildDir, "taxi")
 }
 
+// TestMain removes the shared build and, after passing tests, fails on
+// goroutines left running (the in-process hub's, the image's hub waiter).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goroutines left running: %v\n", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
