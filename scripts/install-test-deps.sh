@@ -1,27 +1,48 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond Go: redis-server and redis-cli, which
-# the Redis-backed tests start on free loopback ports of their own, and tmux,
-# in which the terminal UI's smoke test drives the real binary.
+# Installs what the tests need beyond Go, from Debian's packages:
+#   redis-server, redis-cli  the Redis-backed tests start them on free loopback ports
+#   tmux                     the terminal UI's smoke test drives the real binary in it
+#   promtool (prometheus)    deploy/ checks and unit-tests the alerting rules
+#   buildah                  deploy/ builds and runs the container image's final stage
+#   iproute2 (ss)            the scripts find ports in use without connecting to them
+# The tests need only promtool from the prometheus package: where installing
+# it starts the Prometheus service (systemd), the service is stopped and
+# disabled again.
 set -euo pipefail
 
-if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && command -v tmux >/dev/null 2>&1; then
+missing=()
+need() { # need COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need redis-server redis-server
+need redis-cli redis-tools
+need tmux tmux
+need promtool prometheus
+need buildah buildah
+need ss iproute2
+
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-test-deps: redis-server, redis-cli or tmux is missing and there is no apt-get; install Redis 7 and tmux yourself" >&2
+  echo "install-test-deps: missing ${missing[*]} and there is no apt-get; install them yourself (Redis 7)" >&2
   exit 0
 fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "install-test-deps: not root and no sudo; install redis-server, redis-tools and tmux yourself" >&2
+    echo "install-test-deps: not root and no sudo; install ${missing[*]} yourself" >&2
     exit 0
   fi
 fi
 
-echo "install-test-deps: installing redis-server, redis-tools and tmux" >&2
+echo "install-test-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends redis-server redis-tools tmux >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

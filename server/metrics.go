@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,8 +40,42 @@ func newMetrics(s *Server) *metrics {
 		m.fanoutSeconds,
 		m.acceptSeconds,
 		&counterCollector{s: s},
+		buildInfo(),
 	)
 	return m
+}
+
+// Commit is the build's VCS revision, set by the linker (see Makefile).
+var Commit = ""
+
+// BuildCommit returns Commit or, when the linker left it empty, the
+// revision the Go toolchain stamped into the binary; "unknown" without
+// either.
+func BuildCommit() string {
+	if Commit != "" {
+		return Commit
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+// buildInfo is the taxi_build_info gauge: always 1, with the build's
+// version, commit and Go version as labels, so dashboards can show which
+// build each node runs and alerts can spot a fleet left half rolled out.
+func buildInfo() prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "taxi_build_info",
+		Help:        "Always 1; the labels name the build this node runs.",
+		ConstLabels: prometheus.Labels{"version": Version, "commit": BuildCommit(), "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }
 
 func (m *metrics) handler() http.Handler {
