@@ -3,8 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
@@ -72,30 +70,6 @@ func writeOpError(w http.ResponseWriter, err error) {
 		status, code = http.StatusForbidden, "not_order_owner"
 	}
 	writeError(w, status, code, err.Error())
-}
-
-// decodeBody reads a JSON body of at most cfg.BodyLimit bytes into v. It
-// writes the error response itself and reports false on failure.
-func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.BodyLimit)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", s.cfg.BodyLimit))
-		case errors.Is(err, io.EOF):
-			writeError(w, http.StatusBadRequest, "invalid_json", "request body is empty")
-		default:
-			writeError(w, http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
-		}
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "invalid_json", "request body has data after the JSON object")
-		return false
-	}
-	return true
 }
 
 // caller checks that the request acts as id and is within its rate; it
@@ -174,8 +148,12 @@ func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticated(w, r); !ok {
 		return
 	}
-	var req CreateOrderRequest
-	if !s.decodeBody(w, r, &req) || !requireField(w, "user_id", req.UserID) {
+	obj, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	req, ierr := decodeCreateOrder(obj)
+	if !writeInputError(w, ierr) || !requireField(w, "user_id", req.UserID) {
 		return
 	}
 	pickup, code, detail := req.Pickup.point("pickup")
@@ -220,11 +198,6 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, o)
 }
 
-// AcceptOrderRequest is the body of POST /orders/{order_id}/accept.
-type AcceptOrderRequest struct {
-	DriverID string `json:"driver_id"`
-}
-
 func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
 	id, ok := orderIDFrom(w, r)
 	if !ok {
@@ -233,21 +206,16 @@ func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticated(w, r); !ok {
 		return
 	}
-	var req AcceptOrderRequest
-	if !s.decodeBody(w, r, &req) || !requireField(w, "driver_id", req.DriverID) || !s.caller(w, r, RoleDriver, "driver_id", req.DriverID) {
+	driverID, ok := s.readIDBody(w, r, "driver_id")
+	if !ok || !s.caller(w, r, RoleDriver, "driver_id", driverID) {
 		return
 	}
-	o, err := s.acceptOrder(r.Context(), id, req.DriverID)
+	o, err := s.acceptOrder(r.Context(), id, driverID)
 	if err != nil {
 		writeOpError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
-}
-
-// CancelOrderRequest is the body of POST /orders/{order_id}/cancel.
-type CancelOrderRequest struct {
-	UserID string `json:"user_id"`
 }
 
 func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
@@ -258,11 +226,11 @@ func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticated(w, r); !ok {
 		return
 	}
-	var req CancelOrderRequest
-	if !s.decodeBody(w, r, &req) || !requireField(w, "user_id", req.UserID) || !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+	userID, ok := s.readIDBody(w, r, "user_id")
+	if !ok || !s.caller(w, r, RoleUser, "user_id", userID) {
 		return
 	}
-	o, err := s.cancelOrder(r.Context(), id, req.UserID)
+	o, err := s.cancelOrder(r.Context(), id, userID)
 	if err != nil {
 		writeOpError(w, err)
 		return
