@@ -8,8 +8,8 @@ import (
 )
 
 // Handler returns the node's HTTP handler: the order API, the WebSocket
-// feeds, and the operational endpoints.
-func (s *Server) Handler() http.Handler { return s.mux }
+// feeds, and the operational endpoints, behind CORS (see withCORS).
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()

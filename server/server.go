@@ -29,6 +29,8 @@ type Server struct {
 	auth     *authorizer
 	limits   *limiterSet
 	mux      *http.ServeMux
+	// handler is mux behind the browser's cross-origin checks.
+	handler http.Handler
 
 	// mem is the node's memory backend in memory mode; link owns the
 	// Redis and fallback backends in Redis mode.
@@ -69,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 		s.mem = newMemoryBackend(&s.cfg, s.deliver)
 	}
 	s.routes()
+	s.handler = withCORS(s.mux, cfg.OriginPatterns)
 	s.ready.Store(true)
 	return s, nil
 }
