@@ -38,6 +38,7 @@ func newMetrics(s *Server) *metrics {
 		m.fanoutSeconds,
 		m.acceptSeconds,
 		&counterCollector{s: s},
+		refusalCollector{c: s.counters},
 	)
 	return m
 }

@@ -51,6 +51,9 @@ type CounterStats struct {
 	BadFrames               int64 `json:"bad_frames"`
 	RateLimited             int64 `json:"rate_limited"`
 	ConnectionsRefused      int64 `json:"connections_refused"`
+	// ConnectionsRefusedByReason splits ConnectionsRefused by the refusal's
+	// error code; every code is present.
+	ConnectionsRefusedByReason map[string]int64 `json:"connections_refused_by_reason"`
 }
 
 // RedisStats describes the node's link to Redis in Redis mode.
@@ -80,18 +83,19 @@ func (s *Server) stats(_ context.Context) Stats {
 		UptimeSeconds: time.Since(s.started).Seconds(),
 		Connections:   ConnStats{Drivers: s.hub.drivers.Load(), Users: s.hub.users.Load()},
 		Counters: CounterStats{
-			OrdersCreated:           c.ordersCreated.Load(),
-			OrdersAccepted:          c.ordersAccepted.Load(),
-			OrdersCancelled:         c.ordersCancelled.Load(),
-			AcceptsWon:              c.acceptsWon.Load(),
-			AcceptsLost:             c.acceptsLost.Load(),
-			Fanouts:                 c.fanouts.Load(),
-			FramesSent:              c.framesSent.Load(),
-			FramesDropped:           c.framesDropped.Load(),
-			SlowClientsDisconnected: c.slowClients.Load(),
-			BadFrames:               c.badFrames.Load(),
-			RateLimited:             c.rateLimited.Load(),
-			ConnectionsRefused:      c.connsRefused.Load(),
+			OrdersCreated:              c.ordersCreated.Load(),
+			OrdersAccepted:             c.ordersAccepted.Load(),
+			OrdersCancelled:            c.ordersCancelled.Load(),
+			AcceptsWon:                 c.acceptsWon.Load(),
+			AcceptsLost:                c.acceptsLost.Load(),
+			Fanouts:                    c.fanouts.Load(),
+			FramesSent:                 c.framesSent.Load(),
+			FramesDropped:              c.framesDropped.Load(),
+			SlowClientsDisconnected:    c.slowClients.Load(),
+			BadFrames:                  c.badFrames.Load(),
+			RateLimited:                c.rateLimited.Load(),
+			ConnectionsRefused:         c.connsRefused.Load(),
+			ConnectionsRefusedByReason: c.refused.byReason(),
 		},
 		Redis:            s.redisStats(),
 		RSSBytes:         rssBytes(),
