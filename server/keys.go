@@ -11,6 +11,11 @@ const (
 
 	keyOrderPrefix = "order:"
 	keyOpenOrders  = "orders:open"
+	// keyUserOrdersPrefix+user_id indexes a rider's orders by creation
+	// time; keyDriverOrderPrefix+driver_id holds the id of the order the
+	// driver accepted last.
+	keyUserOrdersPrefix  = "orders:user:"
+	keyDriverOrderPrefix = "orders:driver:"
 	// keyNodes lists node ids for taxi monitor; keyNodePrefix+id is each
 	// node's heartbeat, which expires when the node stops beating.
 	keyNodes      = "taxi:nodes"
@@ -25,6 +30,9 @@ func lockKey(orderID string) string    { return keyLockPrefix + orderID }
 func viewersKey(orderID string) string { return keyViewersPrefix + orderID }
 func orderKey(orderID string) string   { return keyOrderPrefix + orderID }
 func nodeKey(nodeID string) string     { return keyNodePrefix + nodeID }
+
+func userOrdersKey(userID string) string    { return keyUserOrdersPrefix + userID }
+func driverOrderKey(driverID string) string { return keyDriverOrderPrefix + driverID }
 
 // activeKey is the contract set of ids of role connected anywhere.
 func activeKey(role Role) string {
