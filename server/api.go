@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -14,6 +15,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", s.handleCreateOrder)
+	mux.HandleFunc("GET /orders", s.handleListOrders)
+	mux.HandleFunc("GET /drivers/{driver_id}/order", s.handleDriverOrder)
 	mux.HandleFunc("GET /orders/{order_id}", s.handleGetOrder)
 	mux.HandleFunc("POST /orders/{order_id}/accept", s.handleAcceptOrder)
 	mux.HandleFunc("POST /orders/{order_id}/cancel", s.handleCancelOrder)
@@ -75,29 +78,19 @@ func writeOpError(w http.ResponseWriter, err error) {
 // caller checks that the request acts as id and is within its rate; it
 // writes the error response itself and reports false on failure.
 func (s *Server) caller(w http.ResponseWriter, r *http.Request, role Role, field, id string) bool {
-	if !ValidID(id) {
-		writeError(w, http.StatusBadRequest, "invalid_id", field+" must be 1 to 64 characters of [A-Za-z0-9_-]")
+	if !checkID(w, field, id) {
 		return false
 	}
 	if err := s.auth.check(r, role, id); err != nil {
 		writeAuthError(w, err)
 		return false
 	}
-	if !s.limits.allow(string(role) + ":" + id) {
-		s.counters.rateLimited.Add(1)
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests; slow down")
-		return false
-	}
-	return true
+	return s.allowCaller(w, Claims{}, role, id)
 }
 
 func orderIDFrom(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("order_id")
-	if !ValidID(id) {
-		writeError(w, http.StatusBadRequest, "invalid_id", "order_id must be 1 to 64 characters of [A-Za-z0-9_-]")
-		return "", false
-	}
-	return id, true
+	return id, checkID(w, "order_id", id)
 }
 
 // PointInput is a point in a request body; both fields are required, so a
@@ -182,20 +175,7 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	claims, ok := s.authenticated(w, r)
-	if !ok {
-		return
-	}
-	o, err := s.orderWithViewers(r.Context(), id)
-	if err != nil {
-		writeOpError(w, err)
-		return
-	}
-	if claims.Role == RoleUser && claims.Subject != o.UserID {
-		writeError(w, http.StatusForbidden, "forbidden", "riders may read only their own orders")
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
+	s.serveOrder(w, r, func(ctx context.Context) (Order, error) { return s.orderWithViewers(ctx, id) })
 }
 
 func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
