@@ -156,6 +156,10 @@ func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 			if !s.caller(w, r, RoleUser, "user_id", req.UserID) {
 				return
 			}
+			if keys, ok := r.Header["Idempotency-Key"]; ok {
+				s.createOrderOnce(w, r, keys[0], req.UserID, pickup, dropoff)
+				return
+			}
 			o, err := s.createOrder(r.Context(), req.UserID, pickup, dropoff)
 			if err != nil {
 				writeOpError(w, err)

@@ -18,6 +18,8 @@ type backend struct {
 	viewers  ViewerStore
 	presence Presence
 	broker   Broker
+	// idempotency remembers riders' Idempotency-Keys.
+	idempotency IdempotencyStore
 	// sweep expires the memory stores' entries; nil for Redis.
 	sweep func()
 	// memOrders is the memory order store, for replay after an outage.
@@ -26,6 +28,7 @@ type backend struct {
 
 func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 	orders, locks, viewers := newMemoryOrders(cfg.OrderRetention), newMemoryLocks(), newMemoryViewers()
+	idem := newMemoryIdempotency()
 	return &backend{
 		orders:    orders,
 		locks:     locks,
@@ -33,10 +36,13 @@ func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 		presence:  newMemoryPresence(),
 		broker:    &memoryBroker{deliver: deliver},
 		memOrders: orders,
+
+		idempotency: idem,
 		sweep: func() {
 			orders.sweep()
 			locks.sweep()
 			viewers.sweep()
+			idem.sweep()
 		},
 	}
 }
@@ -48,6 +54,8 @@ func newRedisBackend(cfg *Config, rdb redis.UniversalClient, sharded bool) *back
 		viewers:  &redisViewers{rdb: rdb},
 		presence: &redisPresence{rdb: rdb, nodeID: cfg.NodeID},
 		broker:   &redisBroker{rdb: rdb, sharded: sharded},
+
+		idempotency: &redisIdempotency{rdb: rdb},
 	}
 }
 

@@ -7,24 +7,17 @@ import (
 )
 
 // corsRequest sends method to path with an Origin and extra headers and
-// returns the response, body closed.
+// returns the response.
 func corsRequest(t *testing.T, h *testHub, method, path, origin string, hdr map[string]string, body string) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, h.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var pairs []string
 	if origin != "" {
-		req.Header.Set("Origin", origin)
+		pairs = append(pairs, "Origin", origin)
 	}
 	for k, v := range hdr {
-		req.Header.Set(k, v)
+		pairs = append(pairs, k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := send(t, method, h.URL+path, body, pairs...)
 	return resp
 }
 

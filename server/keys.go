@@ -16,6 +16,9 @@ const (
 	// driver accepted last.
 	keyUserOrdersPrefix  = "orders:user:"
 	keyDriverOrderPrefix = "orders:driver:"
+	// keyIdempotencyPrefix+user_id+":"+key is what a rider's
+	// Idempotency-Key was first used for.
+	keyIdempotencyPrefix = "idempotency:"
 	// keyNodes lists node ids for taxi monitor; keyNodePrefix+id is each
 	// node's heartbeat, which expires when the node stops beating.
 	keyNodes      = "taxi:nodes"
@@ -33,6 +36,9 @@ func nodeKey(nodeID string) string     { return keyNodePrefix + nodeID }
 
 func userOrdersKey(userID string) string    { return keyUserOrdersPrefix + userID }
 func driverOrderKey(driverID string) string { return keyDriverOrderPrefix + driverID }
+
+// idempotencyKey is unambiguous: user ids never contain ':'.
+func idempotencyKey(userID, key string) string { return keyIdempotencyPrefix + userID + ":" + key }
 
 // activeKey is the contract set of ids of role connected anywhere.
 func activeKey(role Role) string {

@@ -146,21 +146,14 @@ func TestFeedRefusals(t *testing.T) {
 // and decodes the error body.
 func getWithOrigin(t *testing.T, h *testHub, path, origin string) (int, errorBody) {
 	t.Helper()
-	req, err := http.NewRequest("GET", h.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var hdr []string
 	if origin != "" {
-		req.Header.Set("Origin", origin)
+		hdr = []string{"Origin", origin}
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, raw := send(t, "GET", h.URL+path, "", hdr...)
 	var e errorBody
-	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-		t.Fatalf("GET %s: error body: %v", path, err)
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatalf("GET %s: error body %q: %v", path, raw, err)
 	}
 	return resp.StatusCode, e
 }
@@ -168,15 +161,7 @@ func getWithOrigin(t *testing.T, h *testHub, path, origin string) (int, errorBod
 // getText returns the body of GET path.
 func (h *testHub) getText(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := http.Get(h.URL + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, raw := send(t, "GET", h.URL+path, "")
 	return string(raw)
 }
 

@@ -39,6 +39,7 @@ func TestStores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Run("orders", func(t *testing.T) { testOrderStore(t, factory(t).orders) })
 			t.Run("order lists", func(t *testing.T) { testOrderLists(t, factory(t).orders) })
+			t.Run("idempotency", func(t *testing.T) { testIdempotencyStore(t, factory(t).idempotency) })
 			t.Run("locks", func(t *testing.T) { testLockStore(t, factory(t).locks) })
 			t.Run("viewers", func(t *testing.T) { testViewerStore(t, factory(t).viewers) })
 			t.Run("presence", func(t *testing.T) { testPresence(t, factory(t).presence) })
