@@ -1,21 +1,22 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 )
 
 // Handler returns the node's HTTP handler: the order API, the WebSocket
-// feeds, and the operational endpoints.
-func (s *Server) Handler() http.Handler { return s.mux }
+// feeds, and the operational endpoints, behind CORS (see withCORS).
+func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", s.handleCreateOrder)
+	mux.HandleFunc("GET /orders", s.handleListOrders)
+	mux.HandleFunc("GET /drivers/{driver_id}/order", s.handleDriverOrder)
 	mux.HandleFunc("GET /orders/{order_id}", s.handleGetOrder)
 	mux.HandleFunc("POST /orders/{order_id}/accept", s.handleAcceptOrder)
 	mux.HandleFunc("POST /orders/{order_id}/cancel", s.handleCancelOrder)
@@ -71,56 +72,22 @@ func (s *Server) writeOpError(w http.ResponseWriter, r *http.Request, err error)
 	writeError(w, status, code, detail)
 }
 
-// decodeBody reads a JSON body of at most cfg.BodyLimit bytes into v. It
-// writes the error response itself and reports false on failure.
-func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.BodyLimit)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("request body exceeds %d bytes", s.cfg.BodyLimit))
-		case errors.Is(err, io.EOF):
-			writeError(w, http.StatusBadRequest, "invalid_json", "request body is empty")
-		default:
-			writeError(w, http.StatusBadRequest, "invalid_json", "request body is not valid JSON: "+err.Error())
-		}
-		return false
-	}
-	if dec.More() {
-		writeError(w, http.StatusBadRequest, "invalid_json", "request body has data after the JSON object")
-		return false
-	}
-	return true
-}
-
 // caller checks that the request acts as id and is within its rate; it
 // writes the error response itself and reports false on failure.
 func (s *Server) caller(w http.ResponseWriter, r *http.Request, role Role, field, id string) bool {
-	if !ValidID(id) {
-		writeError(w, http.StatusBadRequest, "invalid_id", field+" must be 1 to 64 characters of [A-Za-z0-9_-]")
+	if !checkID(w, field, id) {
 		return false
 	}
 	if err := s.auth.check(r, role, id); err != nil {
 		writeAuthError(w, err)
 		return false
 	}
-	if !s.limits.allow(string(role) + ":" + id) {
-		s.counters.rateLimited.Add(1)
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests; slow down")
-		return false
-	}
-	return true
+	return s.allowCaller(w, Claims{}, role, id)
 }
 
 func orderIDFrom(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("order_id")
-	if !ValidID(id) {
-		writeError(w, http.StatusBadRequest, "invalid_id", "order_id must be 1 to 64 characters of [A-Za-z0-9_-]")
-		return "", false
-	}
-	return id, true
+	return id, checkID(w, "order_id", id)
 }
 
 // PointInput is a point in a request body; both fields are required, so a
@@ -171,8 +138,12 @@ func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticated(w, r); !ok {
 		return
 	}
-	var req CreateOrderRequest
-	if !s.decodeBody(w, r, &req) || !requireField(w, "user_id", req.UserID) {
+	obj, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	req, ierr := decodeCreateOrder(obj)
+	if !writeInputError(w, ierr) || !requireField(w, "user_id", req.UserID) {
 		return
 	}
 	pickup, code, detail := req.Pickup.point("pickup")
@@ -180,6 +151,10 @@ func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 		var dropoff Point
 		if dropoff, code, detail = req.Dropoff.point("dropoff"); code == "" {
 			if !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+				return
+			}
+			if keys, ok := r.Header["Idempotency-Key"]; ok {
+				s.createOrderOnce(w, r, keys[0], req.UserID, pickup, dropoff)
 				return
 			}
 			o, err := s.createOrder(r.Context(), req.UserID, pickup, dropoff)
@@ -201,25 +176,7 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	claims, ok := s.authenticated(w, r)
-	if !ok {
-		return
-	}
-	o, err := s.orderWithViewers(r.Context(), id)
-	if err != nil {
-		s.writeOpError(w, r, err)
-		return
-	}
-	if claims.Role == RoleUser && claims.Subject != o.UserID {
-		writeError(w, http.StatusForbidden, "forbidden", "riders may read only their own orders")
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
-// AcceptOrderRequest is the body of POST /orders/{order_id}/accept.
-type AcceptOrderRequest struct {
-	DriverID string `json:"driver_id"`
+	s.serveOrder(w, r, func(ctx context.Context) (Order, error) { return s.orderWithViewers(ctx, id) })
 }
 
 func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
@@ -230,21 +187,16 @@ func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticated(w, r); !ok {
 		return
 	}
-	var req AcceptOrderRequest
-	if !s.decodeBody(w, r, &req) || !requireField(w, "driver_id", req.DriverID) || !s.caller(w, r, RoleDriver, "driver_id", req.DriverID) {
+	driverID, ok := s.readIDBody(w, r, "driver_id")
+	if !ok || !s.caller(w, r, RoleDriver, "driver_id", driverID) {
 		return
 	}
-	o, err := s.acceptOrder(r.Context(), id, req.DriverID)
+	o, err := s.acceptOrder(r.Context(), id, driverID)
 	if err != nil {
 		s.writeOpError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, o)
-}
-
-// CancelOrderRequest is the body of POST /orders/{order_id}/cancel.
-type CancelOrderRequest struct {
-	UserID string `json:"user_id"`
 }
 
 func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
@@ -255,11 +207,11 @@ func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authenticated(w, r); !ok {
 		return
 	}
-	var req CancelOrderRequest
-	if !s.decodeBody(w, r, &req) || !requireField(w, "user_id", req.UserID) || !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+	userID, ok := s.readIDBody(w, r, "user_id")
+	if !ok || !s.caller(w, r, RoleUser, "user_id", userID) {
 		return
 	}
-	o, err := s.cancelOrder(r.Context(), id, req.UserID)
+	o, err := s.cancelOrder(r.Context(), id, userID)
 	if err != nil {
 		s.writeOpError(w, r, err)
 		return

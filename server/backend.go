@@ -19,6 +19,8 @@ type backend struct {
 	// knows only the orders this node made since, so "not found" and "none
 	// open" are not answers it can give.
 	partial bool
+	// idempotency remembers riders' Idempotency-Keys.
+	idempotency IdempotencyStore
 	// sweep expires the memory stores' entries; nil for Redis.
 	sweep func()
 	// memOrders and memBroker are the memory stores, for the write-back
@@ -30,6 +32,7 @@ type backend struct {
 func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 	orders, locks, viewers := newMemoryOrders(cfg.OrderRetention), newMemoryLocks(), newMemoryViewers()
 	broker := newMemoryBroker(cfg, deliver)
+	idem := newMemoryIdempotency()
 	return &backend{
 		orders:    orders,
 		locks:     locks,
@@ -38,10 +41,13 @@ func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 		broker:    broker,
 		memOrders: orders,
 		memBroker: broker,
+
+		idempotency: idem,
 		sweep: func() {
 			orders.sweep()
 			locks.sweep()
 			viewers.sweep()
+			idem.sweep()
 		},
 	}
 }
@@ -53,6 +59,8 @@ func newRedisBackend(cfg *Config, rdb redis.UniversalClient, broker *redisBroker
 		viewers:  &redisViewers{rdb: rdb},
 		presence: &redisPresence{rdb: rdb, nodeID: cfg.NodeID},
 		broker:   broker,
+
+		idempotency: &redisIdempotency{rdb: rdb},
 	}
 }
 
@@ -93,5 +101,11 @@ func (s *Server) do(ctx context.Context, retry bool, op func(b *backend) error) 
 	if switched && retry && ctx.Err() == nil {
 		return op(s.backends.current())
 	}
+	return err
+}
+
+// observed is backends.observe for callers that do not retry.
+func (s *Server) observed(b *backend, err error) error {
+	err, _ = s.backends.observe(b, err)
 	return err
 }

@@ -54,8 +54,9 @@ type Config struct {
 	OrderRetention time.Duration
 
 	// OriginPatterns lists the browser origins allowed to open WebSockets
-	// besides the hub's own host (path.Match patterns, as in
-	// websocket.AcceptOptions).
+	// and to call the HTTP API (CORS) besides the hub's own host: path.Match
+	// patterns of host[:port], or of scheme://host[:port] when they contain
+	// "://", as in websocket.AcceptOptions.
 	OriginPatterns []string
 
 	ShutdownTimeout time.Duration
@@ -167,5 +168,5 @@ func (c Config) validate() error {
 	if !ValidID(c.NodeID) {
 		return errors.New("node id must be 1 to 64 characters of [A-Za-z0-9_-]")
 	}
-	return nil
+	return checkOriginPatterns(c.OriginPatterns)
 }

@@ -16,5 +16,6 @@ type counters struct {
 	badFrames       atomic.Int64
 	rateLimited     atomic.Int64
 	connsRefused    atomic.Int64
+	refused         refusalCounts // connsRefused by refusal
 	fanouts         atomic.Int64
 }

@@ -17,6 +17,8 @@ var (
 	ErrOrderNotOpen  = errors.New("server: order not open")
 	ErrNotOrderOwner = errors.New("server: not the order's rider")
 	ErrLockHeld      = errors.New("server: order locked by another driver")
+	// ErrBadCursor is a page cursor the store did not hand out.
+	ErrBadCursor = errors.New("server: malformed page cursor")
 	// ErrDegraded means the node cannot decide safely while Redis is away;
 	// the client may retry, on this node later or on another node.
 	ErrDegraded = errors.New("server: degraded, retry later")

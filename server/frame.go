@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -135,45 +134,44 @@ type frameError struct {
 
 func (e *frameError) Error() string { return e.Code + ": " + e.Reason }
 
-// decodeInbound parses a client's text frame. It accepts only the frames a
-// client may send and returns a frameError, never a panic, for anything else.
+// decodeInbound parses a client's text frame strictly (see parseObject).
+// It accepts only the frames a client may send and returns a frameError,
+// never a panic, for anything else.
 func decodeInbound(data []byte) (inbound, *frameError) {
-	var env struct {
-		Type    *string         `json:"type"`
-		Message json.RawMessage `json:"message"`
+	env, ierr := parseObject(data, "frame")
+	if ierr != nil {
+		return inbound{}, &frameError{Code: ierr.Code, Reason: ierr.Detail}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&env); err != nil {
-		return inbound{}, &frameError{Code: "invalid_json", Reason: "frame is not a JSON object: " + err.Error()}
+	typ, _, ierr := env.str("type", "type")
+	if ierr != nil {
+		return inbound{}, &frameError{Code: ierr.Code, Reason: ierr.Detail}
 	}
-	if dec.More() {
-		return inbound{}, &frameError{Code: "invalid_json", Reason: "frame has data after the JSON object"}
-	}
-	if env.Type == nil || *env.Type == "" {
+	if typ == "" {
 		return inbound{}, &frameError{Code: "missing_field", Reason: `frame has no "type"`}
 	}
-	typ := *env.Type
 	switch typ {
 	case TypeViewOrder, TypeUnviewOrder, TypeAcceptOrder:
 	default:
 		return inbound{}, &frameError{Code: "unknown_type", Reason: fmt.Sprintf("unknown frame type %.64q", typ)}
 	}
-	if len(env.Message) == 0 || bytes.Equal(env.Message, []byte("null")) {
-		return inbound{}, &frameError{Code: "missing_field", Reason: `frame has no "message"`, Type: typ}
+	msg, present, ierr := env.object("message", "message")
+	if ierr == nil && !present {
+		ierr = &inputError{Code: "missing_field", Detail: `frame has no "message"`}
 	}
-	var msg struct {
-		OrderID *string `json:"order_id"`
+	var orderID string
+	if ierr == nil {
+		orderID, present, ierr = msg.str("order_id", "message.order_id")
+		if ierr == nil && !present {
+			ierr = &inputError{Code: "missing_field", Detail: `message has no "order_id"`}
+		}
 	}
-	if err := json.Unmarshal(env.Message, &msg); err != nil {
-		return inbound{}, &frameError{Code: "invalid_json", Reason: `"message" is not an object with a string "order_id"`, Type: typ}
+	if ierr == nil && !ValidID(orderID) {
+		ierr = &inputError{Code: "invalid_id", Detail: "order_id must be 1 to 64 characters of [A-Za-z0-9_-]"}
 	}
-	if msg.OrderID == nil {
-		return inbound{}, &frameError{Code: "missing_field", Reason: `message has no "order_id"`, Type: typ}
+	if ierr != nil {
+		return inbound{}, &frameError{Code: ierr.Code, Reason: ierr.Detail, Type: typ}
 	}
-	if !ValidID(*msg.OrderID) {
-		return inbound{}, &frameError{Code: "invalid_id", Reason: "order_id must be 1 to 64 characters of [A-Za-z0-9_-]", Type: typ}
-	}
-	return inbound{Type: typ, OrderID: *msg.OrderID}, nil
+	return inbound{Type: typ, OrderID: orderID}, nil
 }
 
 // wireFrame puts payload in a WebSocket text frame as a server sends it

@@ -15,7 +15,7 @@ func TestDecodeInbound(t *testing.T) {
 		{`{"type":"accept_order","message":{"order_id":"o-1_A"},"extra":1}`, TypeAcceptOrder, ""},
 		{`{"type":"unview_order","message":{"order_id":"o1"}}`, TypeUnviewOrder, ""},
 		{``, "", "invalid_json"},
-		{`null`, "", "missing_field"},
+		{`null`, "", "invalid_json"},
 		{`"text"`, "", "invalid_json"},
 		{`{"type":null}`, "", "missing_field"},
 		{`{"type":"view_order","message":null}`, "", "missing_field"},

@@ -13,6 +13,14 @@ const (
 
 	keyOrderPrefix = "order:"
 	keyOpenOrders  = "orders:open"
+	// keyUserOrdersPrefix+user_id indexes a rider's orders by creation
+	// time; keyDriverOrderPrefix+driver_id holds the id of the order the
+	// driver accepted last.
+	keyUserOrdersPrefix  = "orders:user:"
+	keyDriverOrderPrefix = "orders:driver:"
+	// keyIdempotencyPrefix+user_id+":"+key is what a rider's
+	// Idempotency-Key was first used for.
+	keyIdempotencyPrefix = "idempotency:"
 	// keyNodes lists node ids for taxi monitor; keyNodePrefix+id is each
 	// node's heartbeat, which expires when the node stops beating.
 	keyNodes      = "taxi:nodes"
@@ -27,6 +35,12 @@ func lockKey(orderID string) string    { return keyLockPrefix + orderID }
 func viewersKey(orderID string) string { return keyViewersPrefix + orderID }
 func orderKey(orderID string) string   { return keyOrderPrefix + orderID }
 func nodeKey(nodeID string) string     { return keyNodePrefix + nodeID }
+
+func userOrdersKey(userID string) string    { return keyUserOrdersPrefix + userID }
+func driverOrderKey(driverID string) string { return keyDriverOrderPrefix + driverID }
+
+// idempotencyKey is unambiguous: user ids never contain ':'.
+func idempotencyKey(userID, key string) string { return keyIdempotencyPrefix + userID + ":" + key }
 
 // activeKey is the contract set of ids of role connected anywhere.
 func activeKey(role Role) string {
@@ -52,6 +66,3 @@ func presenceNodesKey(role Role) string {
 // sharded channel's slot, and publish.lua touches them together.
 func eventsKey(ch Channel) string { return contract.EventsKey(contract.Channel(ch)) }
 func epochKey(ch Channel) string  { return contract.EpochKey(contract.Channel(ch)) }
-
-// userOrdersKey is the sorted set of a rider's order ids by creation time.
-func userOrdersKey(userID string) string { return contract.UserOrdersKey(userID) }

@@ -41,6 +41,7 @@ func newMetrics(s *Server) *metrics {
 		m.acceptSeconds,
 		&counterCollector{s: s},
 		buildInfo(),
+		refusalCollector{c: s.counters},
 	)
 	return m
 }

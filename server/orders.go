@@ -13,10 +13,6 @@ type OrderStore interface {
 	Get(ctx context.Context, orderID string) (Order, error)
 	// Open returns every open order, oldest first.
 	Open(ctx context.Context) ([]Order, error)
-	// ByUser returns up to limit of a rider's orders, newest first,
-	// starting after the order before (empty for the newest). next is the
-	// cursor of the following page, empty on the last.
-	ByUser(ctx context.Context, userID string, limit int, before string) (orders []Order, next string, err error)
 	// Accept moves an open order to accepted for driverID. It returns
 	// ErrOrderTaken when another driver has it, ErrOrderNotOpen when it was
 	// cancelled and ErrOrderNotFound when it does not exist.
@@ -24,4 +20,14 @@ type OrderStore interface {
 	// Cancel moves an open order to cancelled for its own rider; another
 	// rider gets ErrNotOrderOwner, a closed order ErrOrderNotOpen.
 	Cancel(ctx context.Context, orderID, userID string) (Order, error)
+	// ByUser returns up to limit (at least 1) of userID's orders, whatever
+	// their status, newest first (by created_at to the millisecond, then
+	// by order id): the newest when before is "", else those after the
+	// cursor before. next is the cursor of the following page, "" when
+	// there is none. A malformed cursor is ErrBadCursor.
+	ByUser(ctx context.Context, userID string, limit int, before string) (orders []Order, next string, err error)
+	// DriverOrder returns the order driverID accepted last, the one it is
+	// serving, or ErrOrderNotFound when it accepted none that is still
+	// kept.
+	DriverOrder(ctx context.Context, driverID string) (Order, error)
 }

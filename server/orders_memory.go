@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -11,6 +13,10 @@ import (
 type memoryOrders struct {
 	mu     sync.Mutex
 	orders map[string]*Order
+	// byUser indexes each rider's order ids; byDriver holds the id of the
+	// order each driver accepted last.
+	byUser   map[string]map[string]struct{}
+	byDriver map[string]string
 	// retention is how long a closed order stays readable; open orders are
 	// kept that long after creation too, as Redis keeps them.
 	retention time.Duration
@@ -20,7 +26,13 @@ type memoryOrders struct {
 var _ OrderStore = (*memoryOrders)(nil)
 
 func newMemoryOrders(retention time.Duration) *memoryOrders {
-	return &memoryOrders{orders: make(map[string]*Order), retention: retention, now: time.Now}
+	return &memoryOrders{
+		orders:    make(map[string]*Order),
+		byUser:    make(map[string]map[string]struct{}),
+		byDriver:  make(map[string]string),
+		retention: retention,
+		now:       time.Now,
+	}
 }
 
 func (m *memoryOrders) Create(_ context.Context, o Order) error {
@@ -28,6 +40,7 @@ func (m *memoryOrders) Create(_ context.Context, o Order) error {
 	defer m.mu.Unlock()
 	cp := o
 	m.orders[o.OrderID] = &cp
+	m.index(&cp)
 	return nil
 }
 
@@ -74,6 +87,7 @@ func (m *memoryOrders) Accept(_ context.Context, orderID, driverID string) (Orde
 	}
 	o.Status = StatusAccepted
 	o.DriverID = driverID
+	m.byDriver[driverID] = orderID
 	return *o, nil
 }
 
@@ -102,6 +116,7 @@ func (m *memoryOrders) sweep() {
 	for id, o := range m.orders {
 		if o.CreatedAt.Before(cutoff) {
 			delete(m.orders, id)
+			m.unindex(o)
 		}
 	}
 }
@@ -117,36 +132,68 @@ func (m *memoryOrders) all() []Order {
 	return out
 }
 
+// index records a stored order in its rider's index and, when it comes
+// accepted (written back after an outage), as its driver's order unless the
+// driver has a newer one. The caller holds m.mu.
+func (m *memoryOrders) index(o *Order) {
+	ids := m.byUser[o.UserID]
+	if ids == nil {
+		ids = make(map[string]struct{})
+		m.byUser[o.UserID] = ids
+	}
+	ids[o.OrderID] = struct{}{}
+	if o.Status == StatusAccepted && o.DriverID != "" {
+		if cur, ok := m.orders[m.byDriver[o.DriverID]]; !ok || newestFirst(*o, *cur) <= 0 {
+			m.byDriver[o.DriverID] = o.OrderID
+		}
+	}
+}
+
+// unindex forgets o, which sweep removed. The caller holds m.mu.
+func (m *memoryOrders) unindex(o *Order) {
+	if ids := m.byUser[o.UserID]; ids != nil {
+		delete(ids, o.OrderID)
+		if len(ids) == 0 {
+			delete(m.byUser, o.UserID)
+		}
+	}
+	if m.byDriver[o.DriverID] == o.OrderID {
+		delete(m.byDriver, o.DriverID)
+	}
+}
+
 func (m *memoryOrders) ByUser(_ context.Context, userID string, limit int, before string) ([]Order, string, error) {
+	var cur *listCursor
+	if before != "" {
+		c, err := parseCursor(before)
+		if err != nil {
+			return nil, "", fmt.Errorf("list orders of %s: %w", userID, err)
+		}
+		cur = &c
+	}
 	m.mu.Lock()
-	var all []Order
-	for _, o := range m.orders {
-		if o.UserID == userID {
-			all = append(all, *o)
+	page := make([]Order, 0, len(m.byUser[userID]))
+	for id := range m.byUser[userID] {
+		o := m.orders[id]
+		if cur == nil || !cur.newerThan(o.CreatedAt.UnixMilli(), o.OrderID) {
+			page = append(page, *o)
 		}
 	}
 	m.mu.Unlock()
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].CreatedAt.Equal(all[j].CreatedAt) {
-			return all[i].OrderID > all[j].OrderID
-		}
-		return all[i].CreatedAt.After(all[j].CreatedAt)
-	})
-	if before != "" {
-		for i, o := range all {
-			if o.OrderID == before {
-				all = all[i+1:]
-				break
-			}
-		}
+	slices.SortFunc(page, newestFirst)
+	if len(page) <= limit {
+		return page, "", nil
 	}
-	return page(all, limit)
+	page = page[:limit]
+	return page, cursorOf(page[limit-1]).String(), nil
 }
 
-// page cuts orders to limit and names the cursor of the next page.
-func page(orders []Order, limit int) ([]Order, string, error) {
-	if len(orders) <= limit {
-		return orders, "", nil
+func (m *memoryOrders) DriverOrder(_ context.Context, driverID string) (Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[m.byDriver[driverID]]
+	if !ok {
+		return Order{}, ErrOrderNotFound
 	}
-	return orders[:limit], orders[limit-1].OrderID, nil
+	return *o, nil
 }

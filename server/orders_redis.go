@@ -70,10 +70,10 @@ func (r *redisOrders) Create(ctx context.Context, o Order) error {
 	_, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, key, orderFields(o))
 		p.Expire(ctx, key, r.retention)
-		r.indexByUser(ctx, p, o)
 		if o.Status == StatusOpen {
 			p.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID})
 		}
+		r.index(ctx, p, o)
 		return nil
 	})
 	if err != nil {
@@ -93,16 +93,16 @@ func (r *redisOrders) restore(ctx context.Context, o Order) error {
 		return fmt.Errorf("redis: restore order %s: %w", o.OrderID, err)
 	}
 	switch {
-	case res == "created":
-		_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			r.indexByUser(ctx, p, o)
-			if o.Status == StatusOpen {
-				p.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID})
-			}
-			return nil
-		})
+	case res == "created" && o.Status == StatusOpen:
+		err = r.rdb.ZAdd(ctx, keyOpenOrders, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID}).Err()
 	case res == "closed":
 		err = r.rdb.ZRem(ctx, keyOpenOrders, o.OrderID).Err()
+	}
+	if err == nil && res != "kept" {
+		_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			r.index(ctx, p, o)
+			return nil
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("redis: index restored order %s: %w", o.OrderID, err)
@@ -125,32 +125,22 @@ func (r *redisOrders) Open(ctx context.Context) ([]Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis: list open orders: %w", err)
 	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*redis.MapStringStringCmd, len(ids))
-	_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, id := range ids {
-			cmds[i] = p.HGetAll(ctx, orderKey(id))
-		}
-		return nil
-	})
+	orders, err := r.getMany(ctx, keyOpenOrders, ids)
 	if err != nil {
 		return nil, fmt.Errorf("redis: read open orders: %w", err)
 	}
-	out := make([]Order, 0, len(ids))
-	var stale []any
-	for i, c := range cmds {
-		o, err := orderFromHash(c.Val())
-		if err != nil || o.Status != StatusOpen {
-			stale = append(stale, ids[i])
-			continue
+	out := orders[:0]
+	var closed []any
+	for _, o := range orders {
+		if o.Status == StatusOpen {
+			out = append(out, o)
+		} else {
+			closed = append(closed, o.OrderID)
 		}
-		out = append(out, o)
 	}
-	if len(stale) > 0 {
+	if len(closed) > 0 {
 		// Best effort: a failed trim only leaves work for the next reader.
-		_ = r.rdb.ZRem(ctx, keyOpenOrders, stale...).Err()
+		_ = r.rdb.ZRem(ctx, keyOpenOrders, closed...).Err()
 	}
 	return out, nil
 }
@@ -169,8 +159,10 @@ func (r *redisOrders) Accept(ctx context.Context, orderID, driverID string) (Ord
 	default:
 		return Order{}, ErrOrderNotOpen
 	}
-	// Only the winner gets here, so the index is trimmed once.
+	// Only the winner gets here, so the index is trimmed once. Both
+	// writes are best effort, like every index: the hash is the truth.
 	_ = r.rdb.ZRem(ctx, keyOpenOrders, orderID).Err()
+	_ = r.rdb.Set(ctx, driverOrderKey(driverID), orderID, r.retention).Err()
 	h := make(map[string]string, (len(res)-1)/2)
 	for i := 1; i+1 < len(res); i += 2 {
 		h[res[i]] = res[i+1]
@@ -196,32 +188,75 @@ func (r *redisOrders) Cancel(ctx context.Context, orderID, userID string) (Order
 	return r.Get(ctx, orderID)
 }
 
-// indexByUser adds o to its rider's index, which lives as long as the
-// rider's newest order.
-func (r *redisOrders) indexByUser(ctx context.Context, p redis.Pipeliner, o Order) {
+// index queues the writes that list o among its rider's orders and, when it
+// is accepted, name it its driver's order. The rider's index keeps ids for
+// the retention after its newest order; entries older than the retention
+// are trimmed here, and entries whose hash expired are trimmed by readers.
+func (r *redisOrders) index(ctx context.Context, p redis.Pipeliner, o Order) {
 	key := userOrdersKey(o.UserID)
 	p.ZAdd(ctx, key, redis.Z{Score: float64(o.CreatedAt.UnixMilli()), Member: o.OrderID})
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(time.Now().Add(-r.retention).UnixMilli(), 10))
 	p.Expire(ctx, key, r.retention)
+	if o.Status == StatusAccepted && o.DriverID != "" {
+		p.Set(ctx, driverOrderKey(o.DriverID), o.OrderID, r.retention)
+	}
 }
 
+// ByUser walks the rider's index newest first from the cursor and reads
+// the orders behind it in one pipeline per batch.
 func (r *redisOrders) ByUser(ctx context.Context, userID string, limit int, before string) ([]Order, string, error) {
-	key := userOrdersKey(userID)
-	max := "+inf"
+	key, maxScore := userOrdersKey(userID), "+inf"
+	var cur *listCursor
 	if before != "" {
-		score, err := r.rdb.ZScore(ctx, key, before).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil, "", nil
-		}
+		c, err := parseCursor(before)
 		if err != nil {
-			return nil, "", fmt.Errorf("redis: orders of %s: %w", userID, err)
+			return nil, "", fmt.Errorf("list orders of %s: %w", userID, err)
 		}
-		max = "(" + strconv.FormatFloat(score, 'f', -1, 64)
+		cur, maxScore = &c, strconv.FormatInt(c.ms, 10)
 	}
-	// Expired orders leave their ids behind until the index expires: read
-	// a little more than a page and skip them.
-	ids, err := r.rdb.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{Max: max, Min: "-inf", Count: int64(limit) + 16}).Result()
-	if err != nil {
-		return nil, "", fmt.Errorf("redis: orders of %s: %w", userID, err)
+	out := make([]Order, 0, limit)
+	// seen guards against an order listed twice when a newer one shifts
+	// the offsets between two batches.
+	seen := make(map[string]bool)
+	var offset int64
+	for {
+		// A few more than needed: entries at the cursor's own millisecond
+		// and entries whose order expired are skipped.
+		batch := int64(limit-len(out)) + 4
+		zs, err := r.rdb.ZRevRangeByScoreWithScores(ctx, key, &redis.ZRangeBy{Min: "-inf", Max: maxScore, Offset: offset, Count: batch}).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("redis: list orders of %s: %w", userID, err)
+		}
+		offset += int64(len(zs))
+		ids := make([]string, 0, len(zs))
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			if !seen[id] && (cur == nil || !cur.newerThan(int64(z.Score), id)) {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		orders, err := r.getMany(ctx, key, ids)
+		if err != nil {
+			return nil, "", fmt.Errorf("redis: list orders of %s: %w", userID, err)
+		}
+		for _, o := range orders {
+			if len(out) == limit {
+				return out, cursorOf(out[limit-1]).String(), nil
+			}
+			out = append(out, o)
+		}
+		if int64(len(zs)) < batch {
+			return out, "", nil
+		}
+	}
+}
+
+// getMany reads the orders ids in one pipeline, in order, and trims from
+// the index key the ids whose order expired. It returns nil for no ids.
+func (r *redisOrders) getMany(ctx context.Context, index string, ids []string) ([]Order, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	if _, err := r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -230,18 +265,32 @@ func (r *redisOrders) ByUser(ctx context.Context, userID string, limit int, befo
 		}
 		return nil
 	}); err != nil {
-		return nil, "", fmt.Errorf("redis: read orders of %s: %w", userID, err)
+		return nil, err
 	}
 	out := make([]Order, 0, len(ids))
-	for _, c := range cmds {
+	var stale []any
+	for i, c := range cmds {
 		o, err := orderFromHash(c.Val())
-		if errors.Is(err, ErrOrderNotFound) {
-			continue
-		}
 		if err != nil {
-			return nil, "", err
+			stale = append(stale, ids[i])
+			continue
 		}
 		out = append(out, o)
 	}
-	return page(out, limit)
+	if len(stale) > 0 {
+		// Best effort: a failed trim only leaves work for the next reader.
+		_ = r.rdb.ZRem(ctx, index, stale...).Err()
+	}
+	return out, nil
+}
+
+func (r *redisOrders) DriverOrder(ctx context.Context, driverID string) (Order, error) {
+	id, err := r.rdb.Get(ctx, driverOrderKey(driverID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Order{}, ErrOrderNotFound
+	}
+	if err != nil {
+		return Order{}, fmt.Errorf("redis: order of driver %s: %w", driverID, err)
+	}
+	return r.Get(ctx, id)
 }

@@ -29,6 +29,8 @@ type Server struct {
 	auth     *authorizer
 	limits   *limiterSet
 	mux      *http.ServeMux
+	// handler is mux behind the browser's cross-origin checks.
+	handler http.Handler
 
 	// backends gives order logic its stores: one memory set in memory
 	// mode, failover between Redis and memory in Redis mode, where cluster
@@ -75,6 +77,7 @@ func New(cfg Config) (*Server, error) {
 	s.presence = newPresenceWriter(s)
 	s.greeter = newGreeter(s)
 	s.routes()
+	s.handler = withCORS(s.mux, cfg.OriginPatterns)
 	s.ready.Store(true)
 	return s, nil
 }

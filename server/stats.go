@@ -56,6 +56,9 @@ type CounterStats struct {
 	// message_too_big, unsupported_data, greet_failed); each connection is
 	// counted once.
 	ConnectionsClosed map[string]int64 `json:"connections_closed"`
+	// ConnectionsRefusedByReason splits ConnectionsRefused by the refusal's
+	// error code; every code is present.
+	ConnectionsRefusedByReason map[string]int64 `json:"connections_refused_by_reason"`
 }
 
 // RedisStats describes the node's link to Redis in Redis mode.
@@ -85,19 +88,20 @@ func (s *Server) stats(_ context.Context) Stats {
 		UptimeSeconds: time.Since(s.started).Seconds(),
 		Connections:   ConnStats{Drivers: s.hub.drivers.Load(), Users: s.hub.users.Load()},
 		Counters: CounterStats{
-			OrdersCreated:           c.ordersCreated.Load(),
-			OrdersAccepted:          c.ordersAccepted.Load(),
-			OrdersCancelled:         c.ordersCancelled.Load(),
-			AcceptsWon:              c.acceptsWon.Load(),
-			AcceptsLost:             c.acceptsLost.Load(),
-			Fanouts:                 c.fanouts.Load(),
-			FramesSent:              c.framesSent.Load(),
-			FramesDropped:           c.framesDropped.Load(),
-			SlowClientsDisconnected: c.slowClients.Load(),
-			BadFrames:               c.badFrames.Load(),
-			RateLimited:             c.rateLimited.Load(),
-			ConnectionsRefused:      c.connsRefused.Load(),
-			ConnectionsClosed:       s.hub.closed.snapshot(),
+			OrdersCreated:              c.ordersCreated.Load(),
+			OrdersAccepted:             c.ordersAccepted.Load(),
+			OrdersCancelled:            c.ordersCancelled.Load(),
+			AcceptsWon:                 c.acceptsWon.Load(),
+			AcceptsLost:                c.acceptsLost.Load(),
+			Fanouts:                    c.fanouts.Load(),
+			FramesSent:                 c.framesSent.Load(),
+			FramesDropped:              c.framesDropped.Load(),
+			SlowClientsDisconnected:    c.slowClients.Load(),
+			BadFrames:                  c.badFrames.Load(),
+			RateLimited:                c.rateLimited.Load(),
+			ConnectionsRefused:         c.connsRefused.Load(),
+			ConnectionsRefusedByReason: c.refused.byReason(),
+			ConnectionsClosed:          s.hub.closed.snapshot(),
 		},
 		Redis:            s.redisStats(),
 		RSSBytes:         rssBytes(),

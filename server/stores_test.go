@@ -39,6 +39,8 @@ func TestStores(t *testing.T) {
 	for name, factory := range backendFactories() {
 		t.Run(name, func(t *testing.T) {
 			t.Run("orders", func(t *testing.T) { testOrderStore(t, factory(t).orders) })
+			t.Run("order lists", func(t *testing.T) { testOrderLists(t, factory(t).orders) })
+			t.Run("idempotency", func(t *testing.T) { testIdempotencyStore(t, factory(t).idempotency) })
 			t.Run("locks", func(t *testing.T) { testLockStore(t, factory(t).locks) })
 			t.Run("viewers", func(t *testing.T) { testViewerStore(t, factory(t).viewers) })
 			t.Run("presence", func(t *testing.T) { testPresence(t, factory(t).presence) })
@@ -241,5 +243,12 @@ func TestRestoreNeverUndoesRedis(t *testing.T) {
 	}
 	if open, _ := r.Open(ctx); len(open) != 0 {
 		t.Fatalf("closed orders still indexed: %+v", open)
+	}
+	// The rider's list and the driver's current order know what came back.
+	if got, err := r.DriverOrder(ctx, "d-outage"); err != nil || got.OrderID != "r2" {
+		t.Fatalf("driver's order after restore: %+v %v", got, err)
+	}
+	if list, _, err := r.ByUser(ctx, "u1", 10, ""); err != nil || len(list) != 2 {
+		t.Fatalf("rider's list after restore: %+v %v", list, err)
 	}
 }

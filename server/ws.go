@@ -22,20 +22,24 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue(param)
 		if !ValidID(id) {
-			writeError(w, http.StatusBadRequest, "invalid_id", param+" must be 1 to 64 characters of [A-Za-z0-9_-]")
+			s.refuseFeed(w, r, role, id, refusedInvalidID, param+" must be 1 to 64 characters of [A-Za-z0-9_-]", nil)
+			return
+		}
+		if !originAllowed(r, s.cfg.OriginPatterns) {
+			s.refuseFeed(w, r, role, id, refusedOrigin, fmt.Sprintf("origin %.80q is not allowed; see --allowed-origins", r.Header.Get("Origin")), nil)
 			return
 		}
 		if err := s.auth.check(r, role, id); err != nil {
-			writeAuthError(w, err)
+			why, detail := authRefusal(err)
+			s.refuseFeed(w, r, role, id, why, detail, err)
 			return
 		}
 		if !s.ready.Load() {
-			writeError(w, http.StatusServiceUnavailable, "shutting_down", "this node is shutting down; connect to another")
+			s.refuseFeed(w, r, role, id, refusedShuttingDown, "this node is shutting down; connect to another", nil)
 			return
 		}
 		if max := s.cfg.MaxConns; max > 0 && s.hub.drivers.Load()+s.hub.users.Load() >= int64(max) {
-			s.counters.connsRefused.Add(1)
-			writeError(w, http.StatusServiceUnavailable, "at_capacity", "this node holds its maximum of connections; connect to another")
+			s.refuseFeed(w, r, role, id, refusedAtCapacity, "this node holds its maximum of connections; connect to another", nil)
 			return
 		}
 		sb := &smallBuffers{ResponseWriter: w}
@@ -63,8 +67,7 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			limiter: rate.NewLimiter(rate.Limit(s.cfg.MsgRate), s.cfg.MsgBurst),
 		}
 		if _, ok := s.hub.register(c); !ok {
-			s.counters.connsRefused.Add(1)
-			_ = conn.Close(websocket.StatusTryAgainLater, "node full or shutting down")
+			s.refuseUpgraded(r, conn, role, id)
 			cancel()
 			return
 		}
