@@ -69,8 +69,10 @@ func TestFanoutCountsExactly(t *testing.T) {
 	if r.Interrupted || len(r.Errors) != 0 {
 		t.Errorf("interrupted %t, errors %v", r.Interrupted, r.Errors)
 	}
-	if got := claim(r, "delivery latency").Status; got != ClaimHeld {
-		t.Errorf("latency claim %q, want held", got)
+	// The latency claim is judged, never required: its figure depends on
+	// the machine's load, which a unit test does not control.
+	if got := claim(r, "delivery latency").Status; got != ClaimHeld && got != ClaimNotHeld {
+		t.Errorf("latency claim %q, want judged", got)
 	}
 	if got := claim(r, "one winner per order").Status; got != ClaimNotTested {
 		t.Errorf("winner claim %q in fanout, want not tested", got)
