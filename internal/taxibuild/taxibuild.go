@@ -69,7 +69,7 @@ func build(root string) error {
 	}
 	m := dockerfileBuild.FindSubmatch(df)
 	if m == nil {
-		return errors.New("Dockerfile: no `RUN CGO_ENABLED=0 ... make build` line")
+		return errors.New("no `RUN CGO_ENABLED=0 ... make build` line in the Dockerfile")
 	}
 	if dir, err = os.MkdirTemp("", "taxibuild-"); err != nil {
 		return err
