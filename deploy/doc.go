@@ -10,13 +10,14 @@
 //   - prometheus/alerts.yaml, prometheus/alerts_test.yaml: alerting rules and
 //     their promtool unit tests.
 //
-// The tests: tools_test.go builds the binary as the Dockerfile does and
-// finds the external tools; image_test.go builds and runs the image's final
-// stage with buildah; k8s_test.go and compose_test.go decode the manifests
+// The tests: tools_test.go checks the binary internal/taxibuild builds as
+// the Dockerfile does, and finds the external tools; image_test.go builds
+// and runs the image's final stage with buildah; k8s_test.go and compose_test.go decode the manifests
 // with the Kubernetes API types and the compose loader and check probes,
 // ports, grace periods and environment variables against `taxi serve`;
 // metrics_test.go runs promtool and checks that every metric the dashboard
-// and the rules name is exported by a running hub.
+// and the rules name is exported by a running hub; nginx_test.go runs
+// nginx -t on the production and compose nginx configurations.
 //
 // docs/deploy.md walks through all of it.
 package deploy

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/taxi-hub/taxi/internal/eventually"
+	"github.com/taxi-hub/taxi/internal/taxibuild"
 )
 
 // finalStage returns the lines of the Dockerfile's last stage, from its
@@ -70,7 +71,7 @@ func TestImage(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("buildah runs here as root only")
 	}
-	bin := staticTaxi(t)
+	bin := taxibuild.Binary(t)
 	stage, _ := finalStage(t)
 
 	ctx := t.TempDir()
@@ -172,9 +173,9 @@ func TestImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf(`taxi_build_info{commit=%q,goversion=`, testCommit)
-	if !strings.Contains(metrics, want) || !strings.Contains(metrics, fmt.Sprintf(`version=%q} 1`, testVersion)) {
-		t.Errorf("the image's hub does not export its build (%s ... version=%q):\n%s", want, testVersion, grepLines(metrics, "taxi_build_info"))
+	want := fmt.Sprintf(`taxi_build_info{commit=%q,goversion=`, taxibuild.Commit)
+	if !strings.Contains(metrics, want) || !strings.Contains(metrics, fmt.Sprintf(`version=%q} 1`, taxibuild.Version)) {
+		t.Errorf("the image's hub does not export its build (%s ... version=%q):\n%s", want, taxibuild.Version, grepLines(metrics, "taxi_build_info"))
 	}
 }
 

@@ -3,33 +3,21 @@ package deploy
 import (
 	"bytes"
 	"debug/elf"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/taxi-hub/taxi/internal/taxibuild"
 	"go.uber.org/goleak"
 )
 
-// Version and commit the test binary and image are stamped with.
-const (
-	testVersion = "v0.0.0-deploytest"
-	testCommit  = "deploytest0"
-)
-
-// repoRoot is the repository's top directory: the parent of deploy/.
+// repoRoot is the repository's top directory.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("working directory: %v", err)
-	}
-	return filepath.Dir(wd)
+	return taxibuild.Root(t)
 }
 
 // requireTool returns the path of an external tool. Without it the test is
@@ -48,57 +36,11 @@ func requireTool(t testing.TB, name string, required bool) string {
 	return ""
 }
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
-	buildOut  []byte
-)
-
-// dockerfileBuild matches the build stage's RUN line that compiles taxi.
-var dockerfileBuild = regexp.MustCompile(`(?m)^RUN (CGO_ENABLED=0 [^\n]*?)\\\n\s+(make build [^\n]+)$`)
-
-// staticTaxi builds bin/taxi the way the Dockerfile's build stage does (its
-// RUN line, run here with sh) into a directory shared by the package's
-// tests, and returns the binary's path.
-func staticTaxi(t testing.TB) string {
-	t.Helper()
-	root := repoRoot(t)
-	buildOnce.Do(func() {
-		df, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
-		if err != nil {
-			buildErr = err
-			return
-		}
-		m := dockerfileBuild.FindSubmatch(df)
-		if m == nil {
-			buildErr = errors.New("Dockerfile: no `RUN CGO_ENABLED=0 ... make build` line")
-			return
-		}
-		buildDir, buildErr = os.MkdirTemp("", "taxi-deploytest-")
-		if buildErr != nil {
-			return
-		}
-		line := string(m[1]) + string(m[2])
-		line = strings.ReplaceAll(line, "/out/taxi", filepath.Join(buildDir, "taxi"))
-		cmd := exec.Command("sh", "-c", line)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "VERSION="+testVersion, "COMMIT="+testCommit)
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("build taxi as the Dockerfile does: %v\n%s", buildErr, buildOut)
-	}
-	return filepath.Join(buildDir, "taxi")
-}
-
-// TestMain removes the shared build and, after passing tests, fails on
+// TestMain removes the built binary and, after passing tests, fails on
 // goroutines left running (the in-process hub's, the image's hub waiter).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
-	}
+	taxibuild.Remove()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goroutines left running: %v\n", err)
@@ -112,7 +54,7 @@ func TestMain(m *testing.M) {
 // needs no C library, as distroless/static and scratch images require, and
 // carries the version and commit it was given.
 func TestBinaryIsStatic(t *testing.T) {
-	bin := staticTaxi(t)
+	bin := taxibuild.Binary(t)
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatalf("open %s: %v", bin, err)
@@ -130,7 +72,7 @@ func TestBinaryIsStatic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("taxi version: %v\n%s", err, out)
 	}
-	for _, want := range []string{testVersion, testCommit} {
+	for _, want := range []string{taxibuild.Version, taxibuild.Commit} {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("taxi version does not show %q:\n%s", want, out)
 		}
@@ -141,7 +83,7 @@ func TestBinaryIsStatic(t *testing.T) {
 // "(env NAME", one for each flag.
 func serveEnv(t testing.TB) map[string]bool {
 	t.Helper()
-	out, err := exec.Command(staticTaxi(t), "serve", "--help").CombinedOutput()
+	out, err := exec.Command(taxibuild.Binary(t), "serve", "--help").CombinedOutput()
 	if err != nil {
 		t.Fatalf("taxi serve --help: %v\n%s", err, out)
 	}

@@ -4,10 +4,11 @@
 #   tmux                     the terminal UI's smoke test drives the real binary in it
 #   promtool (prometheus)    deploy/ checks and unit-tests the alerting rules
 #   buildah                  deploy/ builds and runs the container image's final stage
+#   nginx (nginx-light)      deploy/ checks the nginx configurations with nginx -t
 #   iproute2 (ss)            the scripts find ports in use without connecting to them
-# The tests need only promtool from the prometheus package: where installing
-# it starts the Prometheus service (systemd), the service is stopped and
-# disabled again.
+# The tests need only promtool from the prometheus package and the nginx
+# binary: where installing them starts their services (systemd), the
+# services are stopped and disabled again.
 set -euo pipefail
 
 missing=()
@@ -19,6 +20,7 @@ need redis-cli redis-tools
 need tmux tmux
 need promtool prometheus
 need buildah buildah
+need nginx nginx-light
 need ss iproute2
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -43,6 +45,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
-if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
-  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+if [[ -d /run/systemd/system ]]; then
+  [[ " ${missing[*]} " != *" prometheus "* ]] || $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+  [[ " ${missing[*]} " != *" nginx-light "* ]] || $sudo systemctl disable --now nginx >/dev/null 2>&1 || true
 fi

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # perf.sh: runs every row of the performance table (docs/performance.md) with
 # taxi bench on this machine and writes one report. Each row starts fresh hub
-# processes (and a redis-server on a free port, never 6379), runs bench with
-# the row's target as an --slo, and stops everything when it ends.
+# processes (and a redis-server) on free loopback ports, never 6379, runs
+# bench with the row's target as an --slo, and stops everything when it ends.
+# A port taken, a missing redis-server or a node that does not come up stops
+# it with an error naming it; the processes' logs are in the report's
+# directory under logs/.
 #
 # Usage: scripts/perf.sh [OUTDIR]        (default perf-results/DATE)
 # Environment:
@@ -22,58 +25,38 @@ if [[ -z ${TAXI:-} ]]; then
   make -s build
   TAXI=$PWD/bin/taxi
 fi
-command -v redis-server >/dev/null || { echo "perf: redis-server is not installed (scripts/install-test-deps.sh)" >&2; exit 1; }
+PROG=perf
+# shellcheck source=scripts/lib/local.sh
+source scripts/lib/local.sh
+need_bin redis-server "run scripts/install-test-deps.sh"
 
-pids=()
-work=$(mktemp -d)
-stop_all() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  pids=()
-}
-trap 'stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
-
-port() { # a port nothing listens on, away from 6379 and the ephemeral range
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-wait_ready() {
-  local i
-  for i in $(seq 100); do curl -fs "$1/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "perf: $1 did not become ready" >&2; exit 1
-}
+LOCAL_LOGS=$out/logs
+LOCAL_NOFILE=20000
+mkdir -p "$LOCAL_LOGS"
 
 redis_url=""
-start_redis() {
-  local p; p=$(port)
-  redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
-    --maxclients 20000 --client-output-buffer-limit "pubsub 512mb 128mb 60" \
-    --logfile "$work/redis.log" &
-  pids+=($!)
-  for _ in $(seq 50); do redis-cli -p "$p" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  redis_url="redis://127.0.0.1:$p/0"
+start_redis_free() {
+  free_port
+  local port=$REPLY
+  start_redis "$port" --maxclients 20000 --client-output-buffer-limit "pubsub 512mb 128mb 60"
+  redis_url="redis://127.0.0.1:$port/0"
 }
 
 targets=()
+nodes=0
 start_nodes() { # start_nodes N memory|redis
-  local n=$1 mode=$2 i p
+  local n=$1 mode=$2 i
   targets=()
   for i in $(seq 1 "$n"); do
-    p=$(port)
-    local args=(serve --insecure --addr "127.0.0.1:$p" --node-id "perf-$i" --log-level warn
-      --http-rate 100000 --http-burst 100000 --msg-rate 10000 --msg-burst 10000 --send-queue 1024)
+    local args=(--log-level warn --http-rate 100000 --http-burst 100000
+      --msg-rate 10000 --msg-burst 10000 --send-queue 1024)
     if [[ $mode == memory ]]; then args+=(--memory); else args+=(--redis-url "$redis_url"); fi
-    (ulimit -n 20000; exec "$TAXI" "${args[@]}") 2>>"$work/nodes.log" &
-    pids+=($!)
-    targets+=(--target "http://127.0.0.1:$p")
+    free_port
+    local port=$REPLY
+    nodes=$((nodes + 1))
+    start_node "perf-$nodes" "$port" "${args[@]}"
+    targets+=(--target "http://127.0.0.1:$port")
   done
-  for t in "${targets[@]}"; do [[ $t == --target ]] || wait_ready "$t"; done
 }
 
 report=$out/report.md
@@ -123,7 +106,7 @@ for r in $rows; do
       --drivers 5000 --rate 10 --duration 20s --slo 'p99<=10ms,p99.9<=25ms,loss=0'
     ;;
   4)
-    start_redis
+    start_redis_free
     start_nodes 2 redis
     row 4 "delivery latency, two nodes on Redis (5,000 drivers split, orders through one)" fanout "${targets[@]}" \
       --drivers 5000 --rate 10 --duration 20s --orders-via first --slo 'p99<=15ms,loss=0'
@@ -143,13 +126,13 @@ for r in $rows; do
     echo >>"$report"
     ;;
   6)
-    start_redis
+    start_redis_free
     start_nodes 2 redis
     row 6 "accept: 1,000 accepts/s (100 orders/s raced by 10 drivers), two nodes on Redis" accept "${targets[@]}" \
       --drivers 100 --rate 100 --racers 10 --duration 20s --orders-via all --slo 'accept_p99<=5ms,bad_orders=0'
     ;;
   7)
-    start_redis
+    start_redis_free
     start_nodes 6 redis
     row 7 "100,000 drivers over 6 nodes on one Redis, held 60 s" fanout "${targets[@]}" \
       --procs 6 --drivers 100000 --users 10 --connect-rate 4000 --rate 0.2 --duration 60s \
