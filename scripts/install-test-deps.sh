@@ -6,6 +6,7 @@
 #   buildah                  deploy/ builds and runs the container image's final stage
 #   nginx (nginx-light)      deploy/ checks the nginx configurations with nginx -t
 #   iproute2 (ss)            the scripts find ports in use without connecting to them
+#   chromium                 examples/web's pages are driven headless in it
 # The tests need only promtool from the prometheus package and the nginx
 # binary: where installing them starts their services (systemd), the
 # services are stopped and disabled again.
@@ -22,6 +23,7 @@ need promtool prometheus
 need buildah buildah
 need nginx nginx-light
 need ss iproute2
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

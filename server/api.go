@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/taxi-hub/taxi/api"
 )
 
 // Handler returns the node's HTTP handler: the order API, the WebSocket
@@ -28,6 +30,9 @@ func (s *Server) routes() {
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	docs := api.Handler()
+	mux.Handle("GET /openapi.yaml", docs)
+	mux.Handle("GET /asyncapi.yaml", docs)
 	mux.HandleFunc("/", s.handleNoRoute)
 	s.mux = mux
 }
