@@ -142,3 +142,21 @@ func EventsKey(ch Channel) string { return "{" + string(ch) + "}:events" }
 // EpochKey returns the string naming the life of ch's event log,
 // {<channel>}:epoch: a restart of Redis that lost the log starts a new one.
 func EpochKey(ch Channel) string { return "{" + string(ch) + "}:epoch" }
+
+// DriverOrderKeyPrefix starts the string DriverOrderKey(driverID): the id of
+// the order the driver accepted last, the one it serves. The hub writes it
+// on accept, with the order's retention.
+const DriverOrderKeyPrefix = "orders:driver:"
+
+// DriverOrderKey returns the key of a driver's current order.
+func DriverOrderKey(driverID string) string { return DriverOrderKeyPrefix + driverID }
+
+// IdempotencyKeyPrefix starts the string IdempotencyKey(userID, key): what a
+// rider's Idempotency-Key on POST /orders was first used for (a JSON record:
+// request hash, order id, response), kept 24 hours. The hub writes and reads
+// it.
+const IdempotencyKeyPrefix = "idempotency:"
+
+// IdempotencyKey returns the record key of a rider's Idempotency-Key. It is
+// unambiguous: user ids never contain ':'.
+func IdempotencyKey(userID, key string) string { return IdempotencyKeyPrefix + userID + ":" + key }

@@ -114,7 +114,7 @@ func (p *PointInput) point(name string) (Point, string, string) {
 		return Point{}, "missing_field", name + " needs lat and lng"
 	}
 	pt := Point{Lat: *p.Lat, Lng: *p.Lng}
-	if err := pt.validate(); err != nil {
+	if err := pt.Validate(); err != nil {
 		return Point{}, "invalid_point", name + ": " + err.Error()
 	}
 	return pt, "", ""

@@ -68,7 +68,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	c.call(t, h, "POST", "/orders", body, withKey...) // replayed
 	c.call(t, h, "POST", "/orders", strings.Replace(body, `"lat":3`, `"lat":5`, 1), withKey...)
 	c.call(t, h, "POST", "/orders", body, append([]string{"Idempotency-Key", "a b"}, u1...)...)
-	running := IdempotencyRecord{Hash: requestHash("u1", Point{1, 2}, Point{3, 4}), Claim: "running"}
+	running := IdempotencyRecord{Hash: requestHash("u1", Point{Lat: 1, Lng: 2}, Point{Lat: 3, Lng: 4}), Claim: "running"}
 	if _, ok, err := h.backend().idempotency.Claim(t.Context(), "u1", "k2", running, time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
 	}

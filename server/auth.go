@@ -3,18 +3,15 @@ package server
 import (
 	"errors"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Claims is the body of a client token: who (sub) and as what (role).
-type Claims struct {
-	Role Role `json:"role"`
-	jwt.RegisteredClaims
-}
+// Claims is the body of a client token; see contract.
+type Claims = contract.Claims
 
 // Authentication failures. errUnauthenticated is a 401 (no or bad token),
 // errForbidden a 403 (a good token for someone else).
@@ -22,33 +19,6 @@ var (
 	errUnauthenticated = errors.New("unauthenticated")
 	errForbidden       = errors.New("forbidden")
 )
-
-// NewToken signs a token for id acting as role, valid for ttl.
-func NewToken(secret string, role Role, id string, ttl time.Duration) (string, error) {
-	if role != RoleDriver && role != RoleUser {
-		return "", fmt.Errorf("new token: role %q is not driver or user", role)
-	}
-	if !ValidID(id) {
-		return "", fmt.Errorf("new token: sub %q must be 1 to 64 characters of [A-Za-z0-9_-]", id)
-	}
-	if secret == "" {
-		return "", errors.New("new token: no secret")
-	}
-	now := time.Now()
-	claims := Claims{
-		Role: role,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   id,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
-	if err != nil {
-		return "", fmt.Errorf("new token: %w", err)
-	}
-	return s, nil
-}
 
 // authorizer checks that a request acts as the id it names.
 type authorizer struct {

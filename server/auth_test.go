@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/taxi-hub/taxi/contract"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func TestNewRefusesToStartWithoutSecretUnlessInsecure(t *testing.T) {
 
 func token(t *testing.T, role Role, id string, ttl time.Duration) string {
 	t.Helper()
-	tok, err := NewToken(testSecret, role, id, ttl)
+	tok, err := contract.NewToken(testSecret, role, id, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +36,10 @@ func TestAuthentication(t *testing.T) {
 	driver := token(t, RoleDriver, "d1", time.Hour)
 	rider := token(t, RoleUser, "u1", time.Hour)
 	expired := token(t, RoleDriver, "d1", -time.Minute)
-	forged, _ := NewToken("another-secret-of-16-bytes", RoleDriver, "d1", time.Hour)
+	forged, _ := contract.NewToken("another-secret-of-16-bytes", RoleDriver, "d1", time.Hour)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"sub": "d1", "role": "driver", "exp": time.Now().Add(time.Hour).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 
-	createBody := map[string]any{"user_id": "u1", "pickup": Point{1, 1}, "dropoff": Point{2, 2}}
+	createBody := map[string]any{"user_id": "u1", "pickup": Point{Lat: 1, Lng: 1}, "dropoff": Point{Lat: 2, Lng: 2}}
 	var o Order
 	if code := h.request(t, "POST", "/orders", rider, createBody, &o); code != http.StatusCreated {
 		t.Fatalf("create with the rider's token: %d", code)
@@ -126,13 +127,13 @@ func TestWebSocketAuthentication(t *testing.T) {
 }
 
 func TestTokenValidation(t *testing.T) {
-	if _, err := NewToken(testSecret, "admin", "x", time.Hour); err == nil {
+	if _, err := contract.NewToken(testSecret, "admin", "x", time.Hour); err == nil {
 		t.Error("role admin accepted")
 	}
-	if _, err := NewToken(testSecret, RoleDriver, "bad id", time.Hour); err == nil {
+	if _, err := contract.NewToken(testSecret, RoleDriver, "bad id", time.Hour); err == nil {
 		t.Error("id with a space accepted")
 	}
-	if _, err := NewToken("", RoleDriver, "d1", time.Hour); err == nil {
+	if _, err := contract.NewToken("", RoleDriver, "d1", time.Hour); err == nil {
 		t.Error("empty secret accepted")
 	}
 }

@@ -152,7 +152,7 @@ func BenchmarkAccept(b *testing.B) {
 			ctx := context.Background()
 			ids := make([]string, b.N)
 			for i := range ids {
-				o, err := s.createOrder(ctx, "u1", Point{1, 1}, Point{2, 2})
+				o, err := s.createOrder(ctx, "u1", Point{Lat: 1, Lng: 1}, Point{Lat: 2, Lng: 2})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -2,15 +2,16 @@ package server
 
 import (
 	"context"
+	"github.com/taxi-hub/taxi/contract"
 )
 
-// Channel names a fan-out stream. The values are the Redis channel names.
-type Channel string
+// Channel names a fan-out stream: a Redis channel name of package contract.
+type Channel = contract.Channel
 
 // The two fan-out streams.
 const (
-	ChannelDrivers Channel = "drivers_channel"
-	ChannelUsers   Channel = "users_channel"
+	ChannelDrivers = contract.ChannelDrivers
+	ChannelUsers   = contract.ChannelUsers
 )
 
 // Broker logs events and carries them to every node of the cluster, this one

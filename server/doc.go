@@ -32,16 +32,21 @@
 //     subscription.go (the Redis delivery loop, catch-up after gaps, probe).
 //   - Orders: flow.go (create, cancel, view, publish, deliver); accept.go
 //     (the one-winner accept); order.go, orders.go, orders_memory.go,
-//     orders_redis.go; locks*.go; viewers*.go; presence*.go; keys.go (Redis
-//     names, from package contract); scripts.go and lua/ (scripts).
-//   - Clients: api.go (HTTP routes and handlers); ws.go (feed handshake,
+//     orders_redis.go (types and the order hash from package contract);
+//     locks*.go; viewers*.go; presence*.go; role.go; keys.go (Redis names,
+//     all from package contract); scripts.go and lua/ (scripts).
+//   - Clients: api.go (HTTP routes and handlers); decode.go (strict request
+//     and frame decoding); cors.go (CORS from --allowed-origins);
+//     refusal.go (handshake refusals a browser can tell apart);
+//     orders_list.go (a rider's orders, a driver's order); idempotency.go,
+//     idempotency_memory.go, idempotency_redis.go (Idempotency-Key); ws.go (feed handshake,
 //     reader, driver frames); greet.go (first frames: resume or snapshot,
 //     shared snapshot reads, admission); hub.go (the registry and local
 //     fan-out); client.go (one connection: queue, writer, ping, end);
 //     gate.go (counts every client goroutine); close_reason.go (why a
 //     connection ended, its close code, counts); upgrade.go (small buffers,
-//     the socket writer); frame.go (frame types and decoding); auth.go
-//     (tokens); limits.go (rate limits).
+//     the socket writer); frame.go (frame types from package contract,
+//     inbound frames); auth.go (verifying contract's tokens); limits.go (rate limits).
 //   - Errors: errors.go (domain errors and what a Redis error means);
 //     errcodes.go (the one table from errors to HTTP statuses and frame
 //     codes).

@@ -3,36 +3,42 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 )
 
-// Frame types. Every WebSocket frame, and every message on a Redis channel,
-// is the JSON envelope {"type": <one of these>, "message": {...}}; events
-// (new_order, order_accepted, order_cancelled, order_viewers) also carry
-// their event id: {"type", "id", "message"}.
+// Frame types and messages: see contract, which owns them. Every frame is
+// the envelope {"type", "message"}; events also carry their id.
 const (
-	TypeConnected      = "connected"
-	TypeNewOrder       = "new_order"
-	TypeOrderAccepted  = "order_accepted"
-	TypeOrderCancelled = "order_cancelled"
-	TypeOrderViewers   = "order_viewers"
-	TypeOpenOrders     = "open_orders"
-	TypeRiderOrders    = "rider_orders"
-	TypeAcceptResult   = "accept_result"
-	TypeError          = "error"
+	TypeConnected      = contract.TypeConnected
+	TypeNewOrder       = contract.TypeNewOrder
+	TypeOrderAccepted  = contract.TypeOrderAccepted
+	TypeOrderCancelled = contract.TypeOrderCancelled
+	TypeOrderViewers   = contract.TypeOrderViewers
+	TypeOpenOrders     = contract.TypeOpenOrders
+	TypeRiderOrders    = contract.TypeRiderOrders
+	TypeAcceptResult   = contract.TypeAcceptResult
+	TypeError          = contract.TypeError
 
-	TypeViewOrder   = "view_order"
-	TypeUnviewOrder = "unview_order"
-	TypeAcceptOrder = "accept_order"
+	TypeViewOrder   = contract.TypeViewOrder
+	TypeUnviewOrder = contract.TypeUnviewOrder
+	TypeAcceptOrder = contract.TypeAcceptOrder
 )
 
-// Envelope is the shape of every frame. ID is set on events only.
-type Envelope struct {
-	Type    string          `json:"type"`
-	ID      string          `json:"id,omitempty"`
-	Message json.RawMessage `json:"message"`
-}
+// The messages, as package contract defines them.
+type (
+	Envelope              = contract.Envelope
+	OpenOrdersMessage     = contract.OpenOrdersMessage
+	RiderOrdersMessage    = contract.RiderOrdersMessage
+	OrderAcceptedMessage  = contract.OrderAcceptedMessage
+	OrderCancelledMessage = contract.OrderCancelledMessage
+	OrderViewersMessage   = contract.OrderViewersMessage
+	AcceptResultMessage   = contract.AcceptResultMessage
+	ErrorMessage          = contract.ErrorMessage
+)
 
-// ConnectedMessage opens every feed.
+// ConnectedMessage opens every feed. It is the hub's encoding of
+// contract.ConnectedMessage: the same JSON, with the open orders encoded once
+// for every driver greeted from the same read.
 type ConnectedMessage struct {
 	NodeID string `json:"node_id"`
 	Role   Role   `json:"role"`
@@ -55,55 +61,6 @@ type ConnectedMessage struct {
 	// serves from memory while Redis is away): the list holds only what
 	// this node knows, and an empty list does not mean none.
 	Incomplete bool `json:"incomplete,omitempty"`
-}
-
-// OpenOrdersMessage resends the open orders to drivers after a gap in
-// fan-out that the event log does not cover.
-type OpenOrdersMessage struct {
-	OpenOrders []Order `json:"open_orders"`
-	Incomplete bool    `json:"incomplete,omitempty"`
-}
-
-// RiderOrdersMessage resends a rider its recent orders, newest first, after
-// a gap in fan-out that the event log does not cover.
-type RiderOrdersMessage struct {
-	Orders []Order `json:"orders"`
-}
-
-// OrderAcceptedMessage tells drivers and the order's rider who won.
-type OrderAcceptedMessage struct {
-	OrderID  string `json:"order_id"`
-	DriverID string `json:"driver_id"`
-	UserID   string `json:"user_id"`
-}
-
-// OrderCancelledMessage tells drivers and the rider that an order is gone.
-type OrderCancelledMessage struct {
-	OrderID string `json:"order_id"`
-	UserID  string `json:"user_id"`
-}
-
-// OrderViewersMessage tells a rider how many drivers look at its order.
-type OrderViewersMessage struct {
-	OrderID string `json:"order_id"`
-	UserID  string `json:"user_id"`
-	Count   int    `json:"count"`
-}
-
-// AcceptResultMessage answers a driver's accept_order.
-type AcceptResultMessage struct {
-	OrderID  string `json:"order_id"`
-	Accepted bool   `json:"accepted"`
-	Reason   string `json:"reason,omitempty"`
-}
-
-// ErrorMessage answers a frame the hub could not use. The connection stays
-// open.
-type ErrorMessage struct {
-	Code   string `json:"code"`
-	Reason string `json:"reason"`
-	// Type echoes the offending frame's type when it could be read.
-	Type string `json:"type,omitempty"`
 }
 
 // encodeFrame builds the bytes of one frame. A fan-out calls it once and

@@ -121,7 +121,7 @@ func (h *testHub) request(t testing.TB, method, path, token string, body any, ou
 func (h *testHub) createOrder(t testing.TB, userID string) Order {
 	t.Helper()
 	var o Order
-	body := map[string]any{"user_id": userID, "pickup": Point{1, 2}, "dropoff": Point{3, 4}}
+	body := map[string]any{"user_id": userID, "pickup": Point{Lat: 1, Lng: 2}, "dropoff": Point{Lat: 3, Lng: 4}}
 	if code := h.request(t, "POST", "/orders", "", body, &o); code != http.StatusCreated {
 		t.Fatalf("create order: status %d", code)
 	}

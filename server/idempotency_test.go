@@ -121,7 +121,7 @@ func TestIdempotentCreate(t *testing.T) {
 	}
 
 	// While the first request with a key runs, a retry is told to wait.
-	pending := IdempotencyRecord{Hash: requestHash("u1", Point{1, 2}, Point{3, 4}), Claim: "running"}
+	pending := IdempotencyRecord{Hash: requestHash("u1", Point{Lat: 1, Lng: 2}, Point{Lat: 3, Lng: 4}), Claim: "running"}
 	if _, ok, err := h.backend().idempotency.Claim(t.Context(), "u1", "key-2", pending, time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
 	}

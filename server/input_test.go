@@ -67,7 +67,7 @@ func TestHTTPBadInput(t *testing.T) {
 
 func TestHTTPRateLimit(t *testing.T) {
 	h := startHub(t, Config{HTTPRate: 1, HTTPBurst: 3})
-	body := map[string]any{"user_id": "greedy", "pickup": Point{1, 1}, "dropoff": Point{2, 2}}
+	body := map[string]any{"user_id": "greedy", "pickup": Point{Lat: 1, Lng: 1}, "dropoff": Point{Lat: 2, Lng: 2}}
 	codes := map[int]int{}
 	for range 6 {
 		var e errorBody

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"log/slog"
 	"os"
 	"time"
@@ -12,25 +13,8 @@ import (
 )
 
 // NodeHeartbeat is what each node writes to taxi:node:{node_id} every
-// heartbeat interval. taxi monitor lists nodes from it.
-type NodeHeartbeat struct {
-	NodeID    string    `json:"node_id"`
-	StatsURL  string    `json:"stats_url,omitempty"`
-	Version   string    `json:"version"`
-	Mode      string    `json:"mode"`
-	Hostname  string    `json:"hostname"`
-	PID       int       `json:"pid"`
-	StartedAt time.Time `json:"started_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-	Drivers   int64     `json:"drivers"`
-	Users     int64     `json:"users"`
-}
-
-// Redis keys that tools outside the hub read; see docs/redis.md.
-const (
-	RedisKeyNodes      = keyNodes
-	RedisNodeKeyPrefix = keyNodePrefix
-)
+// heartbeat interval; taxi monitor lists nodes from it. See contract.
+type NodeHeartbeat = contract.NodeHeartbeat
 
 // membership keeps a Redis-mode node listed in the cluster: its heartbeat,
 // its part of presence re-asserted from its own registry every beat, and the

@@ -99,7 +99,7 @@ func TestListOrdersAuthorization(t *testing.T) {
 	u1, u2 := token(t, RoleUser, "u1", time.Hour), token(t, RoleUser, "u2", time.Hour)
 	d1 := token(t, RoleDriver, "d1", time.Hour)
 	var o Order
-	h.request(t, "POST", "/orders", u1, map[string]any{"user_id": "u1", "pickup": Point{1, 1}, "dropoff": Point{2, 2}}, &o)
+	h.request(t, "POST", "/orders", u1, map[string]any{"user_id": "u1", "pickup": Point{Lat: 1, Lng: 1}, "dropoff": Point{Lat: 2, Lng: 2}}, &o)
 	h.request(t, "POST", "/orders/"+o.OrderID+"/accept", d1, map[string]string{"driver_id": "d1"}, nil)
 
 	for _, tt := range []struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"strconv"
 	"time"
 
@@ -21,46 +22,20 @@ type redisOrders struct {
 
 var _ OrderStore = (*redisOrders)(nil)
 
-func orderFields(o Order) map[string]any {
-	return map[string]any{
-		"order_id":    o.OrderID,
-		"user_id":     o.UserID,
-		"status":      string(o.Status),
-		"driver_id":   o.DriverID,
-		"pickup_lat":  strconv.FormatFloat(o.Pickup.Lat, 'f', -1, 64),
-		"pickup_lng":  strconv.FormatFloat(o.Pickup.Lng, 'f', -1, 64),
-		"dropoff_lat": strconv.FormatFloat(o.Dropoff.Lat, 'f', -1, 64),
-		"dropoff_lng": strconv.FormatFloat(o.Dropoff.Lng, 'f', -1, 64),
-		"created_at":  o.CreatedAt.UTC().Format(time.RFC3339Nano),
-	}
-}
+// orderFields is o as its Redis hash; see contract.OrderFields.
+func orderFields(o Order) map[string]any { return contract.OrderFields(o) }
 
+// orderFromHash reads an order's hash: ErrOrderNotFound when it is empty,
+// ErrInternal when a field is missing or unreadable.
 func orderFromHash(h map[string]string) (Order, error) {
-	if len(h) == 0 {
+	o, err := contract.DecodeOrder(h)
+	switch {
+	case errors.Is(err, contract.ErrOrderNotFound):
 		return Order{}, ErrOrderNotFound
+	case err != nil:
+		return Order{}, fmt.Errorf("%w: %w", ErrInternal, err)
 	}
-	f := func(k string) float64 {
-		v, _ := strconv.ParseFloat(h[k], 64)
-		return v
-	}
-	created, err := time.Parse(time.RFC3339Nano, h["created_at"])
-	if err != nil {
-		return Order{}, fmt.Errorf("order %s: created_at %q: %w: %w", h["order_id"], h["created_at"], ErrInternal, err)
-	}
-	switch Status(h["status"]) {
-	case StatusOpen, StatusAccepted, StatusCancelled:
-	default:
-		return Order{}, fmt.Errorf("order %s: status %q: %w", h["order_id"], h["status"], ErrInternal)
-	}
-	return Order{
-		OrderID:   h["order_id"],
-		UserID:    h["user_id"],
-		Status:    Status(h["status"]),
-		DriverID:  h["driver_id"],
-		Pickup:    Point{Lat: f("pickup_lat"), Lng: f("pickup_lng")},
-		Dropoff:   Point{Lat: f("dropoff_lat"), Lng: f("dropoff_lng")},
-		CreatedAt: created,
-	}, nil
+	return o, nil
 }
 
 // Create writes the order and indexes it as open. It is also how orders

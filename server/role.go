@@ -1,10 +1,12 @@
 package server
 
-// Role says which feed a connection or a token belongs to.
-type Role string
+import "github.com/taxi-hub/taxi/contract"
+
+// Role says which feed a connection or a token belongs to; see contract.
+type Role = contract.Role
 
 // The two kinds of client.
 const (
-	RoleDriver Role = "driver"
-	RoleUser   Role = "user"
+	RoleDriver = contract.RoleDriver
+	RoleUser   = contract.RoleUser
 )

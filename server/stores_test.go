@@ -32,7 +32,7 @@ func backendFactories() map[string]backendFactory {
 }
 
 func testOrder(id, user string) Order {
-	return Order{OrderID: id, UserID: user, Status: StatusOpen, Pickup: Point{1.5, 2.25}, Dropoff: Point{-3, 4}, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	return Order{OrderID: id, UserID: user, Status: StatusOpen, Pickup: Point{Lat: 1.5, Lng: 2.25}, Dropoff: Point{Lat: -3, Lng: 4}, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 }
 
 func TestStores(t *testing.T) {

@@ -45,7 +45,7 @@ type delivery struct {
 }
 
 func newDelivery(b *redisBroker, nodeID string, probeInterval time.Duration, hooks linkHooks) *delivery {
-	d := &delivery{b: b, hooks: hooks, probeChan: probeChannelPrefix + nodeID, interval: probeInterval}
+	d := &delivery{b: b, hooks: hooks, probeChan: probeChannel(nodeID), interval: probeInterval}
 	channels := []string{string(ChannelDrivers), string(ChannelUsers), d.probeChan}
 	if b.sharded {
 		// Sharded channels live on different shards: one subscription each.

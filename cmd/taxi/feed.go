@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -96,7 +97,7 @@ func feedRun(ctx context.Context, opts *feedOptions) error {
 			return usageError(fmt.Errorf("%s: %w", opts.sources.name("auth-secret"), err))
 		}
 		var err error
-		if tok, err = server.NewToken(opts.secret, opts.role, opts.id, time.Hour); err != nil {
+		if tok, err = contract.NewToken(opts.secret, opts.role, opts.id, time.Hour); err != nil {
 			return usageError(err)
 		}
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/taxi-hub/taxi/server"
 )
 
 // tokenOptions is what taxi token's flags fill in.
@@ -73,7 +73,7 @@ func tokenRun(_ context.Context, opts *tokenOptions) error {
 	if opts.ttl <= 0 {
 		return usageError(errors.New("--ttl must be positive"))
 	}
-	tok, err := server.NewToken(opts.secret, role, opts.sub, opts.ttl)
+	tok, err := contract.NewToken(opts.secret, role, opts.sub, opts.ttl)
 	if err != nil {
 		return usageError(err)
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/taxi-hub/taxi/contract"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -89,7 +90,7 @@ func startHub(t *testing.T, origins ...string) string {
 
 func token(t *testing.T, role server.Role, id string, ttl time.Duration) string {
 	t.Helper()
-	tok, err := server.NewToken(secret, role, id, ttl)
+	tok, err := contract.NewToken(secret, role, id, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
