@@ -100,13 +100,16 @@ func eventFrame(typ, id string, msg []byte) []byte {
 // Redis when the node rejoins) has one content.
 func (ev Event) content() string { return ev.Type + "\x00" + string(ev.Message) }
 
-// parseEventFrame reads an event from the frame a broker carried. It runs
-// once per event and node, never per connection.
+// parseEventFrame reads an event from the frame a broker carried, with one
+// decode; its message is a slice of the frame. It runs once per event and
+// node, never per connection.
 func parseEventFrame(ch Channel, frame []byte) (Event, error) {
 	var env struct {
-		Type    string          `json:"type"`
-		ID      string          `json:"id"`
-		Message json.RawMessage `json:"message"`
+		Type    string `json:"type"`
+		ID      string `json:"id"`
+		Message struct {
+			UserID string `json:"user_id"`
+		} `json:"message"`
 	}
 	if err := json.Unmarshal(frame, &env); err != nil {
 		return Event{}, fmt.Errorf("event frame: %w", err)
@@ -115,15 +118,17 @@ func parseEventFrame(ch Channel, frame []byte) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("event frame: %w", err)
 	}
-	ev := Event{ID: id, Channel: ch, Type: env.Type, Message: bytes.Clone(env.Message), Frame: frame}
+	ev := Event{ID: id, Channel: ch, Type: env.Type, Frame: frame}
+	// The frame is laid out as eventFrame lays it out: the message runs
+	// from after "message": to the closing brace.
+	if i := bytes.Index(frame, []byte(`,"message":`)); i >= 0 && frame[len(frame)-1] == '}' {
+		ev.Message = frame[i+len(`,"message":`) : len(frame)-1]
+	}
 	if ch == ChannelUsers {
-		var m struct {
-			UserID string `json:"user_id"`
-		}
-		if err := json.Unmarshal(env.Message, &m); err != nil || m.UserID == "" {
+		if env.Message.UserID == "" {
 			return Event{}, fmt.Errorf("rider event %s has no user_id", id)
 		}
-		ev.UserID = m.UserID
+		ev.UserID = env.Message.UserID
 	}
 	return ev, nil
 }
