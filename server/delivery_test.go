@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -345,5 +346,32 @@ func TestRejoinDoesNotRepeatOutageEvents(t *testing.T) {
 	drivers := logFor(t, srv.Client(t), ChannelDrivers, RoleDriver, "x")
 	if len(drivers) < 3 {
 		t.Fatalf("drivers log after the rejoin has %d events, want the outage's 3 and more", len(drivers))
+	}
+}
+
+// TestResumeInMemoryMode is resume on one node without Redis: the node's own
+// log serves it, with the same contract.
+func TestResumeInMemoryMode(t *testing.T) {
+	h := startHub(t, Config{HTTPRate: 1000, HTTPBurst: 1000})
+	d := mustDial(t, h.wsURL("/ws/driver/d1"))
+	d.next(t, TypeConnected, nil)
+	a := h.createOrder(t, "u1")
+	since := d.nextAnyOfType(t, TypeNewOrder).ID
+	d.conn.CloseNow()
+	b := h.createOrder(t, "u1")
+	h.request(t, "POST", "/orders/"+a.OrderID+"/accept", "", map[string]string{"driver_id": "d2"}, nil)
+
+	r := mustDial(t, h.wsURL("/ws/driver/d1?since="+url.QueryEscape(since)))
+	frames := r.drain(t, 300*time.Millisecond)
+	hello := connectedOf(t, frames)
+	if hello.Recovered == nil || !*hello.Recovered || hello.OpenOrders != nil {
+		t.Fatalf("resume in memory mode: %+v", hello)
+	}
+	var types []string
+	for _, f := range frames[1:] {
+		types = append(types, f.Type)
+	}
+	if fmt.Sprint(types) != "[new_order order_accepted]" || !strings.Contains(string(frames[1].Message), b.OrderID) {
+		t.Fatalf("replayed %v: %+v", types, frames)
 	}
 }
