@@ -33,6 +33,9 @@ type client struct {
 	queue   [][]byte // frames waiting for the writer, oldest first
 	spare   [][]byte // the writer's last batch, reused to avoid allocation
 	writing bool     // a writer goroutine is running
+	// runWriter is writeLoop as a func value, made once per connection
+	// rather than once per writer started.
+	runWriter func()
 	// held is true from registration until open: frames queue behind the
 	// first frame, which is still being built, and heldIDs keeps the event
 	// id of each (zero for frames that are not events).
@@ -98,7 +101,10 @@ func (c *client) queueEvent(id EventID, frame []byte) bool {
 
 func (c *client) startWriterLocked() {
 	c.writing = true
-	c.hub.gate.start(c.writeLoop)
+	if c.runWriter == nil {
+		c.runWriter = c.writeLoop
+	}
+	c.hub.gate.start(c.runWriter)
 }
 
 // open puts the first frames (connected, then any replayed events) at the
