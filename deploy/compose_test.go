@@ -32,6 +32,7 @@ func loadCompose(t *testing.T, env ...string) (*types.Project, error) {
 // TestComposeNeedsSecret checks the compose file refuses to start the
 // nodes without an auth secret rather than starting them insecure.
 func TestComposeNeedsSecret(t *testing.T) {
+	t.Parallel()
 	_, err := loadCompose(t)
 	if err == nil || !strings.Contains(err.Error(), "TAXI_AUTH_SECRET") {
 		t.Fatalf("compose.yaml without TAXI_AUTH_SECRET: err %v, want one naming TAXI_AUTH_SECRET", err)
@@ -44,6 +45,7 @@ func TestComposeNeedsSecret(t *testing.T) {
 // takes, on the Redis service, and reached by nginx with the production
 // locations.
 func TestCompose(t *testing.T) {
+	t.Parallel()
 	p, err := loadCompose(t, "TAXI_AUTH_SECRET=0123456789abcdef0123")
 	if err != nil {
 		t.Fatalf("load compose.yaml: %v", err)

@@ -16,8 +16,9 @@
 // with the Kubernetes API types and the compose loader and check probes,
 // ports, grace periods and environment variables against `taxi serve`;
 // metrics_test.go runs promtool and checks that every metric the dashboard
-// and the rules name is exported by a running hub; nginx_test.go runs
-// nginx -t on the production and compose nginx configurations.
+// and the rules name is exported by a running hub (internal/hubtest);
+// nginx_test.go runs nginx -t on the production and compose nginx
+// configurations. The tests run in parallel; the binary is built once.
 //
 // docs/deploy.md walks through all of it.
 package deploy

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/taxi-hub/taxi/internal/eventually"
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/taxibuild"
 )
 
@@ -45,6 +45,7 @@ func finalStage(t *testing.T) (stage []string, dockerfile string) {
 // distroless static base by default, a non-root user, the hub's port, no
 // HEALTHCHECK (Kubernetes probes /healthz and /readyz).
 func TestDockerfile(t *testing.T) {
+	t.Parallel()
 	stage, df := finalStage(t)
 	if m := regexp.MustCompile(`(?m)^ARG BASE_IMAGE=(\S+)$`).FindStringSubmatch(df); m == nil ||
 		!strings.Contains(m[1], "distroless/static") || !strings.HasSuffix(m[1], ":nonroot") {
@@ -67,6 +68,7 @@ func TestDockerfile(t *testing.T) {
 // and runs the hub inside it: it must become ready and export the version
 // and commit it was built with.
 func TestImage(t *testing.T) {
+	t.Parallel()
 	buildah := requireTool(t, "buildah", false)
 	if os.Geteuid() != 0 {
 		t.Skip("buildah runs here as root only")
@@ -139,7 +141,7 @@ func TestImage(t *testing.T) {
 
 	ctr := run("from", "--quiet", image)
 	t.Cleanup(func() { _ = bh("rm", ctr).Run() })
-	addr := freeAddr(t)
+	addr := hubtest.FreeAddr(t)
 	hub := bh("run", "--isolation", "chroot", ctr, "--", "/usr/local/bin/taxi", "serve", "--insecure", "--memory", "--addr", addr)
 	var log strings.Builder
 	hub.Stdout, hub.Stderr = &log, &log
@@ -166,8 +168,7 @@ func TestImage(t *testing.T) {
 			return fmt.Errorf("the hub in the image exited: %v\n%s", err, log.String())
 		default:
 		}
-		_, err := get(base + "/readyz")
-		return err
+		return hubtest.Ready(base)
 	})
 	metrics, err := get(base + "/metrics")
 	if err != nil {
@@ -194,20 +195,6 @@ func get(url string) (string, error) {
 		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return string(b), nil
-}
-
-// freeAddr returns a loopback address nothing listens on at the moment.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 func copyFile(from, to string) error {

@@ -117,6 +117,7 @@ func duration(t *testing.T, name, v string) time.Duration {
 // the start of preStop, and the hub needs up to --shutdown-timeout after
 // SIGTERM, drain delay included.
 func TestKubernetesShutdown(t *testing.T) {
+	t.Parallel()
 	m := loadManifests(t)
 	pod := m.deploy.Spec.Template.Spec
 	c := pod.Containers[0]
@@ -146,6 +147,7 @@ func TestKubernetesShutdown(t *testing.T) {
 // endpoints on the port it listens on, and the Service and the
 // PodDisruptionBudget select the Deployment's pods.
 func TestKubernetesProbesAndPorts(t *testing.T) {
+	t.Parallel()
 	m := loadManifests(t)
 	tmpl := m.deploy.Spec.Template
 	c := tmpl.Spec.Containers[0]
@@ -206,6 +208,7 @@ func TestKubernetesProbesAndPorts(t *testing.T) {
 // Secret by keys it has, and that GOMEMLIMIT leaves headroom under the
 // memory limit.
 func TestKubernetesEnvironment(t *testing.T) {
+	t.Parallel()
 	m := loadManifests(t)
 	c := m.deploy.Spec.Template.Spec.Containers[0]
 	checkEnvNames(t, "k8s/deployment.yaml", envValues(c))
@@ -252,6 +255,7 @@ func TestKubernetesEnvironment(t *testing.T) {
 // TestKubernetesSecurity checks the pod runs as the image's non-root user
 // with a read-only root file system and no privileges.
 func TestKubernetesSecurity(t *testing.T) {
+	t.Parallel()
 	m := loadManifests(t)
 	pod := m.deploy.Spec.Template.Spec
 	psc, csc := pod.SecurityContext, pod.Containers[0].SecurityContext

@@ -1,11 +1,8 @@
 package deploy
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,12 +15,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/taxi-hub/taxi/server"
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"sigs.k8s.io/yaml"
 )
 
 // TestAlertRules runs promtool on the alerting rules and their unit tests.
 func TestAlertRules(t *testing.T) {
+	t.Parallel()
 	promtool := requireTool(t, "promtool", true)
 	for _, args := range [][]string{
 		{"check", "rules", "alerts.yaml"},
@@ -97,6 +95,7 @@ func dashboardExprs(t *testing.T, d dashboard) map[string]string {
 // TestDashboard checks the dashboard's layout and that every panel query is
 // valid PromQL: promtool checks them as recording rules.
 func TestDashboard(t *testing.T) {
+	t.Parallel()
 	d := loadDashboard(t)
 	if d.UID == "" || d.Title == "" || len(d.Panels) == 0 {
 		t.Fatalf("dashboard uid %q, title %q, %d panels", d.UID, d.Title, len(d.Panels))
@@ -159,58 +158,17 @@ func ruleExprs(t *testing.T) map[string]string {
 	return exprs
 }
 
-// scrapeHub starts a hub in memory mode, makes it create and accept an
-// order (latency histograms have series only after a first observation),
-// and returns its /metrics.
+// scrapeHub starts a hub in memory mode, served as taxi serve serves it,
+// makes it create and accept an order (latency histograms have series only
+// after a first observation), and returns its /metrics.
 func scrapeHub(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	// The hub runs as taxi serve runs it, and stops when the test ends.
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		cfg := server.Config{Addr: "127.0.0.1:0", Memory: true, Insecure: true, NodeID: "deploy-test"}
-		done <- server.ListenAndServe(ctx, cfg, func(a net.Addr) { addrs <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	var base string
-	select {
-	case a := <-addrs:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	}
+	hub := hubtest.Start(t, hubtest.NodeID("deploy-test"))
+	order := hub.CreateOrder(t, "u1")
+	hub.Call(t, http.MethodPost, "/orders/"+order.OrderID+"/accept", "", `{"driver_id":"d1"}`, http.StatusOK)
+	hub.Call(t, http.MethodPost, "/orders/"+order.OrderID+"/accept", "", `{"driver_id":"d2"}`, http.StatusConflict)
 
-	post := func(path, body string, want int) []byte {
-		t.Helper()
-		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		if resp.StatusCode != want {
-			t.Fatalf("POST %s: %s, want %d: %s", path, resp.Status, want, b.Bytes())
-		}
-		return b.Bytes()
-	}
-	var order struct {
-		OrderID string `json:"order_id"`
-	}
-	created := post("/orders", `{"user_id":"u1","pickup":{"lat":52.52,"lng":13.405},"dropoff":{"lat":52.5,"lng":13.42}}`, http.StatusCreated)
-	if err := json.Unmarshal(created, &order); err != nil || order.OrderID == "" {
-		t.Fatalf("create order: %v: %s", err, created)
-	}
-	post("/orders/"+order.OrderID+"/accept", `{"driver_id":"d1"}`, http.StatusOK)
-	post("/orders/"+order.OrderID+"/accept", `{"driver_id":"d2"}`, http.StatusConflict)
-
-	resp, err := http.Get(base + "/metrics")
+	resp, err := http.Get(hub.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,6 +195,7 @@ var scrapeLabels = map[string]bool{"job": true, "instance": true}
 // match on and, for counters and gauges (whose series all exist from the
 // start), the label values they match.
 func TestMetricsExported(t *testing.T) {
+	t.Parallel()
 	families := scrapeHub(t)
 	if f := families["taxi_build_info"]; f == nil || f.Metric[0].GetGauge().GetValue() != 1 {
 		t.Fatalf("taxi_build_info is missing or not 1: %v", f)

@@ -23,6 +23,7 @@ import (
 // host names (they resolve inside compose only) by 127.0.0.1, and the
 // production block gets a self-signed certificate for its TLS listener.
 func TestNginxConfigs(t *testing.T) {
+	t.Parallel()
 	nginx := requireTool(t, "nginx", false)
 	root := repoRoot(t)
 	dir := t.TempDir()

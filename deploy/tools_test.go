@@ -54,6 +54,7 @@ func TestMain(m *testing.M) {
 // needs no C library, as distroless/static and scratch images require, and
 // carries the version and commit it was given.
 func TestBinaryIsStatic(t *testing.T) {
+	t.Parallel()
 	bin := taxibuild.Binary(t)
 	f, err := elf.Open(bin)
 	if err != nil {

@@ -16,7 +16,8 @@
 // contract, the same ones taxi serve writes with. Files: lockctl.go (the Controller, Lock, the
 // errors), list.go (walking the locks), show.go (one order's lock, order and
 // viewers), clear.go and clear.lua (the checked clear), audit.go (the audit
-// stream).
+// stream); lockctl_test.go runs every operation against real Redis, a node
+// and a Cluster from internal/redistest, each test on its own.
 //
 // This package must never use KEYS or load the whole keyspace into memory
 // (it walks it with SCAN, one batch at a time, on every Cluster master),

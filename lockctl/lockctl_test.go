@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/redistest"
 )
 
@@ -139,6 +140,7 @@ func checkTenThousand(t *testing.T, ctl *Controller) {
 }
 
 func TestListTenThousandLocks(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	seedLocks(t, rdb, 10000, odd)
@@ -150,6 +152,7 @@ func TestListTenThousandLocks(t *testing.T) {
 }
 
 func TestListCountsKeysThatAreNotLocks(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	rdb.HSet(context.Background(), LockKey("77"), "owner", "driver-1")
 	seedLocks(t, rdb, 3, func(int) bool { return false })
@@ -160,6 +163,7 @@ func TestListCountsKeysThatAreNotLocks(t *testing.T) {
 }
 
 func TestListStopsAtCallbackError(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	seedLocks(t, rdb, 3000, odd)
 	stop := errors.New("reader went away")
@@ -180,6 +184,7 @@ func TestListStopsAtCallbackError(t *testing.T) {
 }
 
 func TestLockJSON(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		lock Lock
 		want string
@@ -201,6 +206,7 @@ func TestLockJSON(t *testing.T) {
 }
 
 func TestShow(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	created := time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)
@@ -239,6 +245,7 @@ func TestShow(t *testing.T) {
 }
 
 func TestClearOwnerMismatchLeavesKey(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	rdb.Set(ctx, LockKey("8121"), "driver-1", longTTL)
@@ -256,6 +263,7 @@ func TestClearOwnerMismatchLeavesKey(t *testing.T) {
 }
 
 func TestLockRetakenBetweenShowAndClearSurvives(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	rdb.Set(ctx, LockKey("8121"), "driver-1", 0)
@@ -278,6 +286,7 @@ func TestLockRetakenBetweenShowAndClearSurvives(t *testing.T) {
 }
 
 func TestDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	rdb.Set(ctx, LockKey("1"), "driver-1", longTTL)
@@ -308,6 +317,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 }
 
 func TestClearRecordsAudit(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	rdb.Set(ctx, LockKey("8121"), "driver-1", 0)
@@ -346,6 +356,7 @@ func TestClearRecordsAudit(t *testing.T) {
 }
 
 func TestAuditStreamIsCapped(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	ctl.auditMaxLen = 100 // the real cap is AuditMaxLen; the mechanism is the same
@@ -361,6 +372,7 @@ func TestAuditStreamIsCapped(t *testing.T) {
 }
 
 func TestAuditEmpty(t *testing.T) {
+	t.Parallel()
 	ctl, _, _ := newController(t)
 	recs, err := ctl.Audit(context.Background(), 20)
 	if err != nil || len(recs) != 0 {
@@ -369,6 +381,7 @@ func TestAuditEmpty(t *testing.T) {
 }
 
 func TestClearStale(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	rdb.Set(ctx, LockKey("a"), "driver-1", 0)
@@ -403,6 +416,7 @@ func TestClearStale(t *testing.T) {
 }
 
 func TestClearStaleKeepsLockWithExpiry(t *testing.T) {
+	t.Parallel()
 	// The scan found the lock stale, but it was re-taken with an expiry by
 	// the same driver before the clear: the script must leave it.
 	ctl, rdb, _ := newController(t)
@@ -418,6 +432,7 @@ func TestClearStaleKeepsLockWithExpiry(t *testing.T) {
 }
 
 func TestKeyThatIsNotALock(t *testing.T) {
+	t.Parallel()
 	ctl, rdb, _ := newController(t)
 	ctx := context.Background()
 	rdb.HSet(ctx, LockKey("77"), "owner", "driver-1")
@@ -438,11 +453,10 @@ func TestKeyThatIsNotALock(t *testing.T) {
 }
 
 func TestInvalidOrderIDNeverReachesRedis(t *testing.T) {
+	t.Parallel()
 	// A client to a port nobody listens on: any command would fail with a
 	// connection error, not ErrInvalidOrderID.
-	srv := redistest.Start(t)
-	srv.Kill()
-	dead := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1})
+	dead := redis.NewClient(&redis.Options{Addr: hubtest.DeadAddr(t), MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { dead.Close() })
 	ctl := New(dead)
 	ctx := context.Background()
@@ -478,6 +492,7 @@ func TestInvalidOrderIDNeverReachesRedis(t *testing.T) {
 }
 
 func TestClusterListShowClearAudit(t *testing.T) {
+	t.Parallel()
 	cl := redistest.StartCluster(t)
 	rdb := cl.Client(t)
 	ctl := New(rdb)

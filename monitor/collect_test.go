@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/taxi-hub/taxi/contract"
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/redistest"
 )
 
@@ -26,6 +27,7 @@ func nodeByID(t *testing.T, s Snapshot, id string) Node {
 }
 
 func TestCollectorReadsRedisAndNodes(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	e.createOrder(t)
 	snap := e.collector(t, Options{}).Collect(context.Background())
@@ -60,7 +62,7 @@ func TestCollectorReadsRedisAndNodes(t *testing.T) {
 	}
 
 	n1 := nodeByID(t, snap, "n1")
-	if !n1.Up || n1.Stats == nil || n1.Heartbeat == nil || n1.Mode() != "redis" || n1.StatsURL != e.hub.base+"/ws/stats" {
+	if !n1.Up || n1.Stats == nil || n1.Heartbeat == nil || n1.Mode() != "redis" || n1.StatsURL != e.hub.URL+"/ws/stats" {
 		t.Errorf("n1: %+v", n1)
 	}
 	if d, u := n1.Conns(); d != 3 || u != 1 || n1.Stats.Counters.OrdersCreated != 1 {
@@ -76,6 +78,7 @@ func TestCollectorReadsRedisAndNodes(t *testing.T) {
 }
 
 func TestCollectorNodeWithoutHeartbeatIsDown(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	rdb := rs.Client(t)
 	// No hub runs here, so nobody reaps the entry: a node listed in
@@ -96,9 +99,10 @@ func TestCollectorNodeWithoutHeartbeatIsDown(t *testing.T) {
 }
 
 func TestCollectorWithoutRedis(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	// Base URLs are accepted as well as /ws/stats ones.
-	c := e.collector(t, Options{NoRedis: true, StatsURLs: []string{e.hub.base, e.deadURL}})
+	c := e.collector(t, Options{NoRedis: true, StatsURLs: []string{e.hub.URL, e.deadURL}})
 	snap := c.Collect(context.Background())
 	if snap.Redis != nil {
 		t.Fatalf("redis read with NoRedis: %+v", snap.Redis)
@@ -122,6 +126,7 @@ func TestCollectorWithoutRedis(t *testing.T) {
 // TestCollectorRedisDown: Redis stops answering; the snapshot says so
 // within the timeouts and the nodes seen before are still read.
 func TestCollectorRedisDown(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c := e.collector(t, Options{Timeout: 300 * time.Millisecond})
 	if snap := c.Collect(context.Background()); !snap.RedisOK() || !nodeByID(t, snap, "n1").Up {
@@ -147,6 +152,7 @@ func TestCollectorRedisDown(t *testing.T) {
 }
 
 func TestRunOnceJSON(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	var out bytes.Buffer
 	err := runOnce(context.Background(), e.collector(t, Options{}), &out, true)
@@ -186,6 +192,7 @@ func TestRunOnceJSON(t *testing.T) {
 }
 
 func TestRunOnceText(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	var out bytes.Buffer
 	if err := runOnce(context.Background(), e.collector(t, Options{}), &out, false); err != nil {
@@ -204,8 +211,9 @@ func TestRunOnceText(t *testing.T) {
 }
 
 func TestRunOnceRedisUnreachable(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
-	err := Run(context.Background(), Options{RedisURL: "redis://" + deadAddr(t) + "/0", Once: true, Out: &out, Timeout: 300 * time.Millisecond})
+	err := Run(context.Background(), Options{RedisURL: "redis://" + hubtest.DeadAddr(t) + "/0", Once: true, Out: &out, Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err %v, want ErrUnreachable", err)
 	}
@@ -215,7 +223,7 @@ func TestRunOnceRedisUnreachable(t *testing.T) {
 
 	// JSON has empty lists, not nulls, for scripts to iterate.
 	out.Reset()
-	err = Run(context.Background(), Options{RedisURL: "redis://" + deadAddr(t) + "/0", Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond})
+	err = Run(context.Background(), Options{RedisURL: "redis://" + hubtest.DeadAddr(t) + "/0", Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond})
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err %v, want ErrUnreachable", err)
 	}
@@ -230,9 +238,10 @@ func TestRunOnceRedisUnreachable(t *testing.T) {
 // memory-mode hub (as make run starts one) at LocalHubURL and shows it;
 // Redis is then no part of what it watches, so --once succeeds.
 func TestRunOnceFindsLocalMemoryHub(t *testing.T) {
-	hub := startHub(t, "", "local-hub")
+	t.Parallel()
+	hub := hubtest.Start(t, hubtest.NodeID("local-hub"))
 	var out bytes.Buffer
-	opts := Options{RedisURL: "redis://" + deadAddr(t) + "/0", LocalHubURL: hub.base, Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond}
+	opts := Options{RedisURL: "redis://" + hubtest.DeadAddr(t) + "/0", LocalHubURL: hub.URL, Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond}
 	if err := Run(context.Background(), opts); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
@@ -246,7 +255,7 @@ func TestRunOnceFindsLocalMemoryHub(t *testing.T) {
 
 	// Nothing there: no node is made up, and Redis being down is the news.
 	out.Reset()
-	opts.LocalHubURL = "http://" + deadAddr(t)
+	opts.LocalHubURL = "http://" + hubtest.DeadAddr(t)
 	if err := Run(context.Background(), opts); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err %v, want ErrUnreachable", err)
 	}
@@ -257,10 +266,11 @@ func TestRunOnceFindsLocalMemoryHub(t *testing.T) {
 
 // A node named otherwise keeps the monitor from looking for a local hub.
 func TestLocalHubOnlyWhenNothingElse(t *testing.T) {
-	local := startHub(t, "", "local-hub")
-	named := startHub(t, "", "named")
+	t.Parallel()
+	local := hubtest.Start(t, hubtest.NodeID("local-hub"))
+	named := hubtest.Start(t, hubtest.NodeID("named"))
 	var out bytes.Buffer
-	opts := Options{RedisURL: "redis://" + deadAddr(t) + "/0", StatsURLs: []string{named.base}, LocalHubURL: local.base,
+	opts := Options{RedisURL: "redis://" + hubtest.DeadAddr(t) + "/0", StatsURLs: []string{named.URL}, LocalHubURL: local.URL,
 		Once: true, JSON: true, Out: &out, Timeout: 300 * time.Millisecond}
 	if err := Run(context.Background(), opts); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -271,6 +281,7 @@ func TestLocalHubOnlyWhenNothingElse(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		opts Options
@@ -293,6 +304,7 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestOptionsDefaultTimeout(t *testing.T) {
+	t.Parallel()
 	for interval, want := range map[time.Duration]time.Duration{
 		0:                      time.Second, // the default interval, 2s
 		500 * time.Millisecond: time.Second,
@@ -309,6 +321,7 @@ func TestOptionsDefaultTimeout(t *testing.T) {
 }
 
 func TestStatsURL(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"http://h:8080":             "http://h:8080/ws/stats",
 		"http://h:8080/":            "http://h:8080/ws/stats",
@@ -326,6 +339,7 @@ func TestStatsURL(t *testing.T) {
 // and INFO cover every master, and subscribers are counted with sharded
 // Pub/Sub.
 func TestCollectorOnCluster(t *testing.T) {
+	t.Parallel()
 	cl := redistest.StartCluster(t)
 	rdb := cl.Client(t)
 	ctx := context.Background()
@@ -374,6 +388,7 @@ func TestCollectorOnCluster(t *testing.T) {
 // longer answers is dropped; one that answers stays, listed or not (Redis
 // lost its data, say, and the node has not beaten yet).
 func TestCollectorFollowsNodesLeaving(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	c := e.collector(t, Options{})
 	ctx := context.Background()

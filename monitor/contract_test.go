@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -15,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/internal/eventually"
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/redistest"
 	"github.com/taxi-hub/taxi/lockctl"
 	"github.com/taxi-hub/taxi/server"
@@ -60,44 +59,36 @@ func hubACL(t *testing.T, rdb *redis.Client, rs *redistest.Server) string {
 }
 
 func TestReadersDecodeWhatServeWrites(t *testing.T) {
+	t.Parallel()
 	rs := redistest.Start(t)
 	rdb := rs.Client(t)
 	ctx := context.Background()
-	hub := startHub(t, hubACL(t, rdb, rs), "n1", func(c *server.Config) {
-		c.Insecure, c.AuthSecret, c.LockTTL = false, contractSecret, time.Minute
-	})
-	channels := []string{string(contract.ChannelDrivers), string(contract.ChannelUsers), string(contract.ProbeChannel("n1"))}
-	eventually.Check(t, 10*time.Second, func() error {
-		n, err := rdb.PubSubNumSub(ctx, channels...).Result()
-		for _, ch := range channels {
-			if err != nil || n[ch] != 1 {
-				return fmt.Errorf("hub not subscribed to %s yet: %v %v", ch, n, err)
-			}
-		}
-		return nil
-	})
+	// Start returns once the hub is subscribed to both feed channels and
+	// its probe channel.
+	hub := hubtest.Start(t, hubtest.Redis(hubACL(t, rdb, rs)), hubtest.NodeID("n1"), hubtest.Secret(contractSecret),
+		func(c *server.Config) { c.LockTTL = time.Minute })
 
 	// Clients with tokens minted by contract.NewToken.
 	var drivers []*contractFeed
 	for _, id := range []string{"d1", "d2", "d3"} {
-		drivers = append(drivers, openContractFeed(t, hub.base, contract.RoleDriver, id))
+		drivers = append(drivers, openContractFeed(t, hub, contract.RoleDriver, id))
 	}
-	rider := openContractFeed(t, hub.base, contract.RoleUser, "u1")
+	rider := openContractFeed(t, hub, contract.RoleUser, "u1")
 
 	var created []contract.Order
 	for i := range 3 {
 		var o contract.Order
 		body := fmt.Sprintf(`{"user_id":"u1","pickup":{"lat":52.5%d,"lng":13.4},"dropoff":{"lat":52.4,"lng":13.45%d}}`, i, i)
-		apiCall(t, hub.base, "POST", "/orders", contract.RoleUser, "u1", body, http.StatusCreated, &o)
+		apiCall(t, hub, "POST", "/orders", contract.RoleUser, "u1", body, http.StatusCreated, &o)
 		created = append(created, o)
 	}
 	accepted, viewed, cancelled := created[0].OrderID, created[1].OrderID, created[2].OrderID
 	var want [3]contract.Order
-	apiCall(t, hub.base, "POST", "/orders/"+accepted+"/accept", contract.RoleDriver, "d1", `{"driver_id":"d1"}`, http.StatusOK, &want[0])
-	apiCall(t, hub.base, "POST", "/orders/"+cancelled+"/cancel", contract.RoleUser, "u1", `{"user_id":"u1"}`, http.StatusOK, &want[2])
-	drivers[1].send(t, contract.TypeViewOrder, contract.OrderRequestMessage{OrderID: viewed})
+	apiCall(t, hub, "POST", "/orders/"+accepted+"/accept", contract.RoleDriver, "d1", `{"driver_id":"d1"}`, http.StatusOK, &want[0])
+	apiCall(t, hub, "POST", "/orders/"+cancelled+"/cancel", contract.RoleUser, "u1", `{"user_id":"u1"}`, http.StatusOK, &want[2])
+	drivers[1].Send(t, contract.TypeViewOrder, contract.OrderRequestMessage{OrderID: viewed})
 	rider.wait(t, contract.TypeOrderViewers, 1)
-	apiCall(t, hub.base, "GET", "/orders/"+viewed, contract.RoleDriver, "d2", "", http.StatusOK, &want[1])
+	apiCall(t, hub, "GET", "/orders/"+viewed, contract.RoleDriver, "d2", "", http.StatusOK, &want[1])
 	if want[1].Viewers == nil || *want[1].Viewers != 1 {
 		t.Fatalf("GET /orders/%s viewers = %v, want 1", viewed, want[1].Viewers)
 	}
@@ -205,7 +196,7 @@ func TestReadersDecodeWhatServeWrites(t *testing.T) {
 	n := snap.Nodes[0]
 	host, _ := os.Hostname()
 	hb := *n.Heartbeat
-	if !n.Up || hb.NodeID != "n1" || hb.StatsURL != hub.base+"/ws/stats" || hb.Mode != contract.ModeRedis ||
+	if !n.Up || hb.NodeID != "n1" || hb.StatsURL != hub.URL+"/ws/stats" || hb.Mode != contract.ModeRedis ||
 		hb.Version != server.Version || hb.Hostname != host || hb.PID != os.Getpid() ||
 		time.Since(hb.StartedAt) > time.Minute || time.Since(hb.UpdatedAt) > time.Minute {
 		t.Errorf("node %+v, heartbeat %+v", n, hb)
@@ -238,6 +229,7 @@ func TestReadersDecodeWhatServeWrites(t *testing.T) {
 // The secret rule of contract.NewToken is the one taxi serve applies, so
 // taxi token never mints a token that serve would refuse to check.
 func TestTokenSecretRuleIsServes(t *testing.T) {
+	t.Parallel()
 	for n := range 2 * contract.MinSecretLen {
 		secret := strings.Repeat("s", n)
 		_, serveErr := server.New(server.Config{NodeID: "n1", AuthSecret: secret})
@@ -250,28 +242,9 @@ func TestTokenSecretRuleIsServes(t *testing.T) {
 
 // apiCall makes one order API call as role/id with a contract token, checks
 // the status, and decodes the answer exactly into out.
-func apiCall(t *testing.T, base, method, path string, role contract.Role, id, body string, status int, out any) {
+func apiCall(t *testing.T, hub *hubtest.Hub, method, path string, role contract.Role, id, body string, status int, out any) {
 	t.Helper()
-	tok, err := contract.NewToken(contractSecret, role, id, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != status {
-		t.Fatalf("%s %s: %s %s (%v), want %d", method, path, resp.Status, data, err, status)
-	}
-	decodeExactly(t, data, out)
+	decodeExactly(t, hub.Call(t, method, path, hub.Token(t, role, id), body, status), out)
 }
 
 // decodeExactly decodes data into v, refusing fields v does not have, and
@@ -326,42 +299,20 @@ func contractMessage(typ string) any {
 // contractFeed is a driver's or rider's WebSocket whose frames are decoded
 // exactly with the contract's types.
 type contractFeed struct {
-	*wsClient
+	*hubtest.Client
 	id string
 }
 
-// openContractFeed connects id as role with a token in the URL and checks
-// the connected frame.
-func openContractFeed(t *testing.T, base string, role contract.Role, id string) *contractFeed {
+// openContractFeed connects id as role with a token (minted by
+// contract.NewToken) in the URL and checks the connected frame.
+func openContractFeed(t *testing.T, hub *hubtest.Hub, role contract.Role, id string) *contractFeed {
 	t.Helper()
-	tok, err := contract.NewToken(contractSecret, role, id, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "ws" + strings.TrimPrefix(base, "http") + "/ws/" + string(role) + "/" + id + "?token=" + tok
-	f := &contractFeed{wsClient: dial(t, url), id: id}
+	f := &contractFeed{Client: hub.Feed(t, role, id), id: id}
 	m := f.wait(t, contract.TypeConnected, 1)[0].(*contract.ConnectedMessage)
 	if m.NodeID != "n1" || m.Role != role || m.ID != id || (m.OpenOrders != nil) != (role == contract.RoleDriver) {
 		t.Fatalf("connected frame of %s %s: %+v", role, id, *m)
 	}
 	return f
-}
-
-func (f *contractFeed) send(t *testing.T, typ string, msg any) {
-	t.Helper()
-	b, err := json.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame, err := json.Marshal(contract.Envelope{Type: typ, Message: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := f.conn.Write(ctx, websocket.MessageText, frame); err != nil {
-		t.Fatalf("send %s as %s: %v", typ, f.id, err)
-	}
 }
 
 // wait returns the messages of the first n frames of typ, waiting for them,
@@ -370,11 +321,8 @@ func (f *contractFeed) wait(t *testing.T, typ string, n int) []any {
 	t.Helper()
 	var out []any
 	eventually.Check(t, 10*time.Second, func() error {
-		f.mu.Lock()
-		frames := slices.Clone(f.frames)
-		f.mu.Unlock()
 		out = out[:0]
-		for _, data := range frames {
+		for _, data := range f.Frames() {
 			var env contract.Envelope
 			decodeExactly(t, data, &env)
 			msg := contractMessage(env.Type)

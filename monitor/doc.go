@@ -19,7 +19,11 @@
 // turns successive snapshots into rates, sparkline.go draws them; model.go,
 // keys.go and effects.go are the bubbletea model, its keys and its I/O
 // commands; view.go and view_*.go draw the screen with table.go, styles.go
-// and format.go; report.go prints --once as text.
+// and format.go; report.go prints --once as text. The tests read live
+// clusters: env_test.go builds one from a redis-server (internal/redistest)
+// and a hub (internal/hubtest), screen_test.go drives the program under
+// teatest against golden screens, and smoke_test.go runs the binary that
+// internal/taxibuild builds in a real terminal (tmux).
 //
 // What it must never do:
 //   - block the UI goroutine on I/O: every fetch and every lock clear runs as

@@ -4,152 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/taxi-hub/taxi/contract"
 	"github.com/taxi-hub/taxi/internal/eventually"
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/redistest"
-	"github.com/taxi-hub/taxi/server"
 )
-
-// hubNode is a real taxi hub on a loopback port, in Redis mode.
-type hubNode struct {
-	srv  *server.Server
-	base string // http://127.0.0.1:port
-}
-
-// startHub starts an insecure hub on redisURL; configure, if given, changes
-// its configuration first.
-func startHub(t testing.TB, redisURL, nodeID string, configure ...func(*server.Config)) *hubNode {
-	t.Helper()
-	// The listener exists before the server starts: its address is the
-	// URL the heartbeat advertises.
-	ts := httptest.NewUnstartedServer(nil)
-	base := "http://" + ts.Listener.Addr().String()
-	cfg := server.Config{
-		NodeID:            nodeID,
-		Insecure:          true,
-		RedisURL:          redisURL,
-		RedisTimeout:      500 * time.Millisecond,
-		HeartbeatInterval: 200 * time.Millisecond,
-		HTTPRate:          1000,
-		HTTPBurst:         1000,
-		AdvertiseURL:      base,
-	}
-	for _, c := range configure {
-		c(&cfg)
-	}
-	srv, err := server.New(cfg)
-	if err != nil {
-		t.Fatalf("new hub: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatalf("start hub: %v", err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown hub: %v", err)
-		}
-		ts.Close()
-		cancel()
-	})
-	return &hubNode{srv: srv, base: base}
-}
-
-func (h *hubNode) addr() string { return strings.TrimPrefix(h.base, "http://") }
-
-func (h *hubNode) stats(t testing.TB) server.Stats {
-	t.Helper()
-	resp, err := http.Get(h.base + "/ws/stats")
-	if err != nil {
-		t.Fatalf("get stats: %v", err)
-	}
-	defer resp.Body.Close()
-	var st server.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decode stats: %v", err)
-	}
-	return st
-}
-
-// createOrder creates an order through the hub's API.
-func (h *hubNode) createOrder(t testing.TB, userID string) {
-	t.Helper()
-	body := fmt.Sprintf(`{"user_id":%q,"pickup":{"lat":52.52,"lng":13.40},"dropoff":{"lat":52.50,"lng":13.45}}`, userID)
-	resp, err := http.Post(h.base+"/orders", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("create order: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create order: %s", resp.Status)
-	}
-}
-
-// wsClient is a driver or rider connected to a hub; it counts the frames
-// it receives by type and keeps them.
-type wsClient struct {
-	conn *websocket.Conn
-
-	mu     sync.Mutex
-	counts map[string]int
-	total  int
-	frames [][]byte
-}
-
-func dial(t testing.TB, url string) *wsClient {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	c := &wsClient{conn: conn, counts: map[string]int{}}
-	done := make(chan struct{})
-	// The reader exits when the connection closes, at cleanup.
-	go func() {
-		defer close(done)
-		for {
-			_, data, err := conn.Read(context.Background())
-			if err != nil {
-				return
-			}
-			var f struct{ Type string }
-			_ = json.Unmarshal(data, &f)
-			c.mu.Lock()
-			c.counts[f.Type]++
-			c.total++
-			c.frames = append(c.frames, data)
-			c.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = conn.CloseNow()
-		<-done
-	})
-	return c
-}
-
-func (c *wsClient) count(typ string) (n, total int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.counts[typ], c.total
-}
 
 // testEnv is a small live cluster: a real redis-server, one real hub "n1"
 // with three drivers and a rider, a node "n2" whose heartbeat is fresh but
@@ -158,10 +23,10 @@ func (c *wsClient) count(typ string) (n, total int) {
 type testEnv struct {
 	redis   *redistest.Server
 	rdb     *redis.Client
-	hub     *hubNode
+	hub     *hubtest.Hub
 	deadURL string // n2's stats URL: nothing listens there
-	drivers []*wsClient
-	rider   *wsClient
+	drivers []*hubtest.Client
+	rider   *hubtest.Client
 	orders  int
 }
 
@@ -169,20 +34,12 @@ func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	rs := redistest.Start(t)
 	e := &testEnv{redis: rs, rdb: rs.Client(t)}
-	e.hub = startHub(t, rs.URL(), "n1")
+	e.hub = hubtest.Start(t, hubtest.Redis(rs.URL()), hubtest.NodeID("n1"))
 	ctx := context.Background()
-	eventually.Check(t, 10*time.Second, func() error {
-		n, err := e.rdb.PubSubNumSub(ctx, string(contract.ChannelDrivers)).Result()
-		if err != nil || n[string(contract.ChannelDrivers)] != 1 {
-			return fmt.Errorf("hub not subscribed yet: %v %v", n, err)
-		}
-		return nil
-	})
-	ws := "ws" + strings.TrimPrefix(e.hub.base, "http")
 	for i := 1; i <= 3; i++ {
-		e.drivers = append(e.drivers, dial(t, fmt.Sprintf("%s/ws/driver/d%d", ws, i)))
+		e.drivers = append(e.drivers, e.hub.Feed(t, contract.RoleDriver, fmt.Sprintf("d%d", i)))
 	}
-	e.rider = dial(t, ws+"/ws/user/u1")
+	e.rider = e.hub.Feed(t, contract.RoleUser, "u1")
 	eventually.Check(t, 10*time.Second, func() error {
 		d, _ := e.rdb.SCard(ctx, contract.KeyActiveDrivers).Result()
 		u, _ := e.rdb.SCard(ctx, contract.KeyActiveUsers).Result()
@@ -192,7 +49,7 @@ func newTestEnv(t testing.TB) *testEnv {
 		return nil
 	})
 
-	e.deadURL = "http://" + deadAddr(t) + "/ws/stats"
+	e.deadURL = "http://" + hubtest.DeadAddr(t) + "/ws/stats"
 	hb, _ := json.Marshal(contract.NodeHeartbeat{
 		NodeID: "n2", StatsURL: e.deadURL, Version: "dev", Mode: "redis",
 		Hostname: "gone", PID: 2, StartedAt: time.Now(), UpdatedAt: time.Now(), Drivers: 4,
@@ -223,24 +80,12 @@ func newTestEnv(t testing.TB) *testEnv {
 	return e
 }
 
-// deadAddr returns a loopback address nothing listens on.
-func deadAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // createOrder creates an order on the hub and waits until every driver has
 // it and the hub's counters agree with what the clients received, so a
 // snapshot taken next is the same on every run.
 func (e *testEnv) createOrder(t testing.TB) {
 	t.Helper()
-	e.hub.createOrder(t, "u1")
+	e.hub.CreateOrder(t, "u1")
 	e.orders++
 	e.settle(t)
 }
@@ -250,15 +95,15 @@ func (e *testEnv) settle(t testing.TB) {
 	eventually.Check(t, 10*time.Second, func() error {
 		received := 0
 		for i, d := range e.drivers {
-			n, total := d.count(contract.TypeNewOrder)
+			n, total := d.Count(contract.TypeNewOrder)
 			if n != e.orders {
 				return fmt.Errorf("driver %d has %d new_order frames, want %d", i+1, n, e.orders)
 			}
 			received += total
 		}
-		_, total := e.rider.count("")
+		_, total := e.rider.Count("")
 		received += total
-		st := e.hub.stats(t)
+		st := e.hub.Stats(t)
 		if st.Counters.FramesSent != int64(received) || st.Counters.OrdersCreated != int64(e.orders) {
 			return fmt.Errorf("hub counted %d frames and %d orders; clients received %d frames",
 				st.Counters.FramesSent, st.Counters.OrdersCreated, received)
@@ -299,7 +144,7 @@ var stableEpoch = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 
 func (e *testEnv) stable(src source) *stableSource {
 	return &stableSource{src: src, mask: strings.NewReplacer(
-		e.hub.addr(), "hub-n1:8080",
+		strings.TrimPrefix(e.hub.URL, "http://"), "hub-n1:8080",
 		strings.TrimSuffix(strings.TrimPrefix(e.deadURL, "http://"), "/ws/stats"), "hub-n2:8080",
 		e.redis.Addr(), "redis:6379",
 	)}

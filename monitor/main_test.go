@@ -8,11 +8,13 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"go.uber.org/goleak"
+
+	"github.com/taxi-hub/taxi/internal/taxibuild"
 )
 
 // TestMain makes screens comparable and fails the package when a test
 // leaves a goroutine behind: every fetch, tick and program must end with
-// its context.
+// its context. It removes the binary the smoke test built.
 func TestMain(m *testing.M) {
 	// Golden screens are plain text, whatever terminal runs the tests, and
 	// show times in UTC.
@@ -23,5 +25,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		// teatest waits for SIGINT for the whole process, by design.
 		goleak.IgnoreAnyFunction("github.com/charmbracelet/x/exp/teatest.NewTestModel.func2"),
+		goleak.Cleanup(func(code int) {
+			taxibuild.Remove()
+			os.Exit(code)
+		}),
 	)
 }

@@ -127,6 +127,7 @@ func sampleSnapshot(at time.Time, framesSent int64) Snapshot {
 var t0 = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
 
 func TestRefreshLoop(t *testing.T) {
+	t.Parallel()
 	m, f := newTestModel(t, true)
 	if _, ok := m.Init()().(fetchCmdMsg); !ok || f.fetches != 1 || !m.fetching {
 		t.Fatalf("Init should start one fetch: fetches %d, fetching %v", f.fetches, m.fetching)
@@ -164,6 +165,7 @@ func TestRefreshLoop(t *testing.T) {
 }
 
 func TestViewSwitching(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	for _, step := range []struct {
@@ -190,6 +192,7 @@ func TestViewSwitching(t *testing.T) {
 }
 
 func TestQuitKeys(t *testing.T) {
+	t.Parallel()
 	for _, k := range []string{"q", "ctrl+c"} {
 		m, _ := newTestModel(t, true)
 		if cmd := press(m, k); cmd == nil || cmd() != tea.Quit() {
@@ -220,6 +223,7 @@ func selectedLine(t *testing.T, screen string) string {
 }
 
 func TestNodesTableCursorFilterSort(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	press(m, "2")
@@ -274,6 +278,7 @@ func TestNodesTableCursorFilterSort(t *testing.T) {
 }
 
 func TestLocksViewHighlightsStaleLocks(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	press(m, "3")
@@ -290,6 +295,7 @@ func TestLocksViewHighlightsStaleLocks(t *testing.T) {
 }
 
 func TestClearLockNeedsConfirmation(t *testing.T) {
+	t.Parallel()
 	m, f := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	press(m, "3", "c")
@@ -321,6 +327,7 @@ func TestClearLockNeedsConfirmation(t *testing.T) {
 }
 
 func TestClearOutcomes(t *testing.T) {
+	t.Parallel()
 	l := lockctl.Lock{OrderID: "ord-1", Owner: "d7", TTL: lockctl.NoExpiry}
 	for _, tc := range []struct {
 		msg  clearedMsg
@@ -344,6 +351,7 @@ func TestClearOutcomes(t *testing.T) {
 }
 
 func TestClearNeedsRedis(t *testing.T) {
+	t.Parallel()
 	m, f := newTestModel(t, false) // --no-redis: no clearer
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	press(m, "3", "c", "y")
@@ -358,6 +366,7 @@ func TestClearNeedsRedis(t *testing.T) {
 // TestKeysInOneRead: keys that arrive in one read (fast typing, tmux
 // send-keys) each count.
 func TestKeysInOneRead(t *testing.T) {
+	t.Parallel()
 	m, f := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("3c")})
@@ -372,6 +381,7 @@ func TestKeysInOneRead(t *testing.T) {
 }
 
 func TestRedisDownBanner(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	snap := sampleSnapshot(t0, 100)
 	snap.Redis = &RedisSnapshot{URL: "redis://redis:6379/0", Error: "ping: dial tcp 10.0.0.9:6379: connect: connection refused"}
@@ -396,6 +406,7 @@ func TestRedisDownBanner(t *testing.T) {
 }
 
 func TestOverview(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0.Add(2*time.Second), 140)})
@@ -418,6 +429,7 @@ func TestOverview(t *testing.T) {
 }
 
 func TestViewFitsTheTerminal(t *testing.T) {
+	t.Parallel()
 	for _, size := range [][2]int{{100, 30}, {80, 24}, {160, 50}, {40, 10}, {20, 5}} {
 		m, _ := newTestModel(t, true)
 		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
@@ -440,6 +452,7 @@ func TestViewFitsTheTerminal(t *testing.T) {
 }
 
 func TestBeforeFirstSnapshot(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	if s := m.View(); !strings.Contains(s, "collecting the first snapshot") || !strings.Contains(s, "connecting…") {
 		t.Fatalf("before data:\n%s", s)
@@ -451,6 +464,7 @@ func TestBeforeFirstSnapshot(t *testing.T) {
 }
 
 func TestHistoryRates(t *testing.T) {
+	t.Parallel()
 	h := newHistory()
 	s1 := sampleSnapshot(t0, 100)
 	h.add(s1)
@@ -484,6 +498,7 @@ func TestHistoryRates(t *testing.T) {
 }
 
 func TestSparkline(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in    series
 		width int
@@ -504,6 +519,7 @@ func TestSparkline(t *testing.T) {
 }
 
 func TestFormat(t *testing.T) {
+	t.Parallel()
 	for got, want := range map[string]string{
 		formatBytes(512):                   "512 B",
 		formatBytes(1536):                  "1.5 KiB",
@@ -524,6 +540,7 @@ func TestFormat(t *testing.T) {
 }
 
 func TestLongTableScrolls(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 20})
 	snap := sampleSnapshot(t0, 100)
@@ -556,6 +573,7 @@ func TestLongTableScrolls(t *testing.T) {
 }
 
 func TestStatusLastsUntilTheNextKey(t *testing.T) {
+	t.Parallel()
 	m, _ := newTestModel(t, true)
 	m.Update(snapshotMsg{snap: sampleSnapshot(t0, 100)})
 	press(m, "3", "c", "n")

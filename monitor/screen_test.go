@@ -66,6 +66,7 @@ func (s *liveScreen) final(t *testing.T) string {
 // golden file in testdata/TestScreens/. Run with -update to rewrite them
 // after a deliberate change, and read the diff.
 func TestScreens(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		keys  string
@@ -78,6 +79,7 @@ func TestScreens(t *testing.T) {
 		{"help", "3?", "previous view"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			e := newTestEnv(t)
 			s := startLiveScreen(t, e, Options{})
 			s.tm.Type(tc.keys)
@@ -94,13 +96,14 @@ func TestScreens(t *testing.T) {
 // TestScreenRedisDown: Redis dies under the running program; the banner
 // says so on the next refresh and the node is still read.
 func TestScreenRedisDown(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	s := startLiveScreen(t, e, Options{Timeout: 300 * time.Millisecond})
 	s.tm.Type("2")
 	s.waitFor(t, "NODE ")
 	e.redis.Kill()
 	eventually.Check(t, 10*time.Second, func() error {
-		if st := e.hub.stats(t); st.Mode != "memory" {
+		if st := e.hub.Stats(t); st.Mode != "memory" {
 			return fmt.Errorf("hub still in %s mode", st.Mode)
 		}
 		return nil
@@ -120,6 +123,7 @@ func TestScreenRedisDown(t *testing.T) {
 // lockctl, against the live Redis: the lock goes and the audit record says
 // who cleared it.
 func TestScreenClearLock(t *testing.T) {
+	t.Parallel()
 	e := newTestEnv(t)
 	s := startLiveScreen(t, e, Options{})
 	s.tm.Type("3c")
@@ -145,6 +149,7 @@ func TestScreenClearLock(t *testing.T) {
 // with the terminal restored (alternate screen left, cursor shown) and an
 // error, not a raw terminal.
 func TestProgramRestoresTerminalOnPanic(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m := newModel(Options{Interval: time.Hour}.withDefaults(), newEffects(ctx, panicSource{}, nil, "x", time.Second))
@@ -167,6 +172,7 @@ func (panicSource) Collect(context.Context) Snapshot { panic("collector bug") }
 // TestProgramEndsWithContext: a signal (ctx ending) stops the program
 // cleanly, which Run reports as a normal exit.
 func TestProgramEndsWithContext(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	m := newModel(Options{Interval: time.Hour}.withDefaults(), newEffects(ctx, blockingSource{}, nil, "x", time.Second))
 	done := make(chan error, 1)

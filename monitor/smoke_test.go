@@ -1,14 +1,14 @@
 package monitor
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/taxi-hub/taxi/internal/taxibuild"
 )
 
 // requireTool skips the test when a program is missing, or fails it under
@@ -24,38 +24,13 @@ func requireTool(t *testing.T, name, install string) {
 	}
 }
 
-// taxiBinary builds the real taxi binary, or uses $TAXI_BIN.
-func taxiBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("TAXI_BIN")
-	if bin == "" {
-		requireTool(t, "go", "install Go")
-		bin = filepath.Join(t.TempDir(), "taxi")
-		out, err := exec.Command("go", "build", "-o", bin, "github.com/taxi-hub/taxi/cmd/taxi").CombinedOutput()
-		if err != nil {
-			t.Fatalf("build taxi: %v\n%s", err, out)
-		}
-	}
-	out, err := exec.Command(bin, "monitor", "--help").CombinedOutput()
-	if err != nil {
-		msg := fmt.Sprintf("%s monitor --help: %v\n%s", bin, err, out)
-		if bytes.Contains(out, []byte("unknown command")) {
-			msg = "taxi monitor is not registered in cmd/taxi/root.go (add newMonitorCmd() to root.AddCommand)"
-			if os.Getenv("CI") != "true" {
-				t.Skip(msg)
-			}
-		}
-		t.Fatal(msg)
-	}
-	return bin
-}
-
 // TestSmokeTmux drives the real binary in a real terminal: start it on a
 // live cluster, switch through the views, quit, and check the terminal was
 // given back.
 func TestSmokeTmux(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "tmux", "apt-get install tmux (scripts/install-test-deps.sh does)")
-	bin := taxiBinary(t)
+	bin := taxibuild.Binary(t)
 	e := newTestEnv(t)
 
 	// A tmux server of its own, so the test never touches the user's.

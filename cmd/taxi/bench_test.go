@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/loadtest"
-	"github.com/taxi-hub/taxi/server"
 )
 
 // parseBench runs the bench command's flag parsing only.
@@ -106,32 +105,9 @@ func TestBenchUsageErrors(t *testing.T) {
 	}
 }
 
-// startHub serves a real in-memory hub on a loopback port and returns its
-// base URL. Without a secret it runs --insecure.
-func startHub(t *testing.T, secret string) string {
-	t.Helper()
-	srv, err := server.New(server.Config{NodeID: "n1", AuthSecret: secret, Insecure: secret == ""})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-		ts.Close()
-		cancel()
-	})
-	return ts.URL
-}
-
 func TestBenchAgainstHub(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	url := startHub(t, "")
+	url := hubtest.Start(t).URL
 	dir := t.TempDir()
 	jsonPath, mdPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")
 	args := []string{"--target", url, "--drivers", "10", "--users", "2", "--rate", "20",
@@ -175,7 +151,7 @@ func TestBenchAgainstHub(t *testing.T) {
 // --warm-up 0 runs no warm-up at all.
 func TestBenchJSONToStdout(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	url := startHub(t, "")
+	url := hubtest.Start(t).URL
 	code, out, errOut := execBench(t, "--target", url, "--drivers", "5", "--users", "1", "--rate", "20",
 		"--duration", "300ms", "--warm-up", "0", "--quiet", "--json", "-")
 	if code != 0 {
@@ -200,7 +176,7 @@ func TestBenchJSONToStdout(t *testing.T) {
 // A run against a hub that is not running fails, with or without --slo.
 func TestBenchFailsWhenTheRunFails(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	dead := "http://" + deadAddr(t)
+	dead := "http://" + hubtest.DeadAddr(t)
 	for _, slo := range []string{"", "p99<1h"} {
 		args := []string{"--target", dead, "--drivers", "5", "--users", "1", "--rate", "10",
 			"--duration", "300ms", "--warm-up", "0", "--drain", "100ms", "--timeout", "2s", "--quiet"}

@@ -22,7 +22,10 @@
 //     logger and the configuration it logs at start;
 //   - bench.go, monitor.go, token.go, feed.go, version.go: one command each;
 //   - lock.go: taxi lock and what its subcommands share; lock_list.go,
-//     lock_show.go, lock_clear.go, lock_audit.go: one subcommand each.
+//     lock_show.go, lock_clear.go, lock_audit.go: one subcommand each;
+//   - *_test.go: the tests, over in-memory streams (testIO), with hubs from
+//     internal/hubtest and Redis from internal/redistest; kill_test.go's
+//     TestMain lets the test binary run as taxi, to kill a node process.
 //
 // What a command must never do: print a secret (flag defaults never come
 // from the environment, so --help cannot show one; URLs are redacted), ask

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/taxi-hub/taxi/internal/eventually"
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/server"
 )
 
@@ -24,7 +25,8 @@ func (b blockingReader) Read([]byte) (int, error) {
 }
 
 func TestFeedPrintsFramesAndSendsLines(t *testing.T) {
-	url := startHub(t, feedSecret)
+	t.Parallel()
+	url := hubtest.Start(t, hubtest.Secret(feedSecret)).URL
 	in := blockingReader{make(chan struct{})}
 	defer close(in.done)
 	ios, out, _ := testIO("")
@@ -57,7 +59,8 @@ func TestFeedPrintsFramesAndSendsLines(t *testing.T) {
 // When its piped input ends, taxi feed prints the answers to what it sent
 // for --linger, then closes and exits 0 by itself.
 func TestFeedExitsWhenInputEnds(t *testing.T) {
-	url := startHub(t, feedSecret)
+	t.Parallel()
+	url := hubtest.Start(t, hubtest.Secret(feedSecret)).URL
 	ios, out, errOut := testIO(`{"type":"view_order","message":{"order_id":"nope"}}` + "\n")
 	done := make(chan int, 1)
 	go func() {

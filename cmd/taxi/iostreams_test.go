@@ -35,6 +35,7 @@ func testIO(input string) (ios *IOStreams, stdout, stderr *syncBuffer) {
 }
 
 func TestIOStreams(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name                    string
 		ios                     IOStreams

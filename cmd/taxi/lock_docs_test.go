@@ -36,6 +36,7 @@ func denoise(s string) string {
 // describes and checks that every output the document quotes is what the
 // commands print, so that the two cannot drift apart.
 func TestLockDocsQuoteRealOutput(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("../../docs/lock.md")
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/redistest"
 	"github.com/taxi-hub/taxi/lockctl"
 )
@@ -33,6 +34,7 @@ func startLockRedis(t *testing.T) (*redistest.Server, *redis.Client) {
 }
 
 func TestLockListRun(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:8121", "driver-7", 0)
@@ -93,6 +95,7 @@ func lineWith(out, s string) string {
 }
 
 func TestLockShowRun(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:8121", "driver-7", 0)
@@ -121,6 +124,7 @@ func TestLockShowRun(t *testing.T) {
 }
 
 func TestLockClearRefusesWithoutTerminal(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:8121", "driver-7", 0)
@@ -150,6 +154,7 @@ func TestLockClearRefusesWithoutTerminal(t *testing.T) {
 }
 
 func TestLockClearConfirmation(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:8121", "driver-7", 0)
@@ -178,6 +183,7 @@ func TestLockClearConfirmation(t *testing.T) {
 }
 
 func TestLockClearOwnerAndDryRun(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:8121", "driver-7", time.Minute)
@@ -205,6 +211,7 @@ func TestLockClearOwnerAndDryRun(t *testing.T) {
 }
 
 func TestLockClearStaleRun(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:1", "driver-1", 0)
@@ -252,11 +259,11 @@ func TestLockClearStaleRun(t *testing.T) {
 }
 
 func TestLockErrors(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.HSet(ctx, "order_lock:77", "x", "y")
-	dead := redistest.Start(t)
-	dead.Kill()
+	dead := hubtest.DeadAddr(t)
 
 	tests := []struct {
 		name    string
@@ -287,9 +294,9 @@ func TestLockErrors(t *testing.T) {
 			return lockListRun(ctx, &lockListOptions{lockCommon: c})
 		}, 2, "--redis-url"},
 		{"unreachable", func(c *lockCommon) error {
-			c.RedisURL = dead.URL()
+			c.RedisURL = "redis://" + dead + "/0"
 			return lockListRun(ctx, &lockListOptions{lockCommon: c})
-		}, 3, "cannot reach redis at redis://" + dead.Addr()},
+		}, 3, "cannot reach redis at redis://" + dead},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,6 +318,7 @@ func TestLockErrors(t *testing.T) {
 // A server with requirepass refuses a URL without the password, and with a
 // wrong one; the message says so and never shows the password.
 func TestLockAuthRefused(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	if err := rdb.ConfigSet(ctx, "requirepass", "s3cret").Err(); err != nil {
@@ -388,6 +396,7 @@ func TestLockCommand(t *testing.T) {
 }
 
 func TestLockHelpDocumentsExitCodes(t *testing.T) {
+	t.Parallel()
 	for _, sub := range []string{"", "list", "show", "clear", "audit"} {
 		ios, out, _ := testIO("")
 		cmd := newCmdLock(ios)
@@ -410,6 +419,7 @@ func TestLockHelpDocumentsExitCodes(t *testing.T) {
 
 // Every lock subcommand takes --json: stdout then carries JSON only.
 func TestLockJSON(t *testing.T) {
+	t.Parallel()
 	srv, rdb := startLockRedis(t)
 	ctx := context.Background()
 	rdb.Set(ctx, "order_lock:8121", "driver-7", 0)

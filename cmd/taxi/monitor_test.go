@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/internal/redistest"
 	"github.com/taxi-hub/taxi/monitor"
 )
@@ -78,6 +79,7 @@ func TestMonitorRedisURLFromEnvironment(t *testing.T) {
 }
 
 func TestMonitorExitCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		result error
 		want   int
@@ -96,7 +98,7 @@ func TestMonitorExitCodes(t *testing.T) {
 	}
 	// The live view needs a terminal.
 	ios, _, _ := testIO("")
-	err := monitorRun(context.Background(), &monitorOptions{IO: ios, Options: monitor.Options{RedisURL: "redis://" + deadAddr(t)}})
+	err := monitorRun(context.Background(), &monitorOptions{IO: ios, Options: monitor.Options{RedisURL: "redis://" + hubtest.DeadAddr(t)}})
 	if exitCode(err) != 2 || !strings.Contains(err.Error(), "not a terminal") {
 		t.Errorf("live view without a terminal: %v, want exit 2", err)
 	}
@@ -104,6 +106,7 @@ func TestMonitorExitCodes(t *testing.T) {
 
 // TestMonitorOnceAgainstRedis runs the real command on a real Redis.
 func TestMonitorOnceAgainstRedis(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	srv.Client(t).Set(context.Background(), "order_lock:8121", "driver-7", 0)
 
@@ -143,8 +146,9 @@ func TestMonitorOnceAgainstRedis(t *testing.T) {
 }
 
 func TestMonitorOnceRedisUnreachable(t *testing.T) {
+	t.Parallel()
 	ios, out, errOut := testIO("")
-	code := run(context.Background(), ios, []string{"monitor", "--redis-url", "redis://:pw@" + deadAddr(t) + "/0", "--once"})
+	code := run(context.Background(), ios, []string{"monitor", "--redis-url", "redis://:pw@" + hubtest.DeadAddr(t) + "/0", "--once"})
 	if code != 3 {
 		t.Fatalf("unreachable Redis: exit %d, want 3", code)
 	}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	ios, out, _ := testIO("")
 	if err := versionRun(context.Background(), &versionOptions{IO: ios}); err != nil {
 		t.Fatal(err)
@@ -64,6 +65,7 @@ func TestExitCodes(t *testing.T) {
 // Errors are one line on stderr, prefixed taxi:, and a silent exit code
 // prints nothing.
 func TestRunPrintsErrorsOnce(t *testing.T) {
+	t.Parallel()
 	ios, out, errOut := testIO("")
 	if code := run(context.Background(), ios, []string{"nonsense"}); code != 2 {
 		t.Fatalf("exit %d", code)
@@ -77,6 +79,7 @@ func TestRunPrintsErrorsOnce(t *testing.T) {
 }
 
 func TestCompletionIsOffered(t *testing.T) {
+	t.Parallel()
 	ios, out, _ := testIO("")
 	if code := run(context.Background(), ios, []string{"completion", "zsh"}); code != 0 || !strings.Contains(out.String(), "compdef") {
 		t.Fatalf("completion zsh: exit %d\n%.200s", code, out.String())

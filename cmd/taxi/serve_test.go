@@ -18,6 +18,7 @@ import (
 )
 
 func TestServeRunsAndStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	ios, _, logs := testIO("")
 	addrs := make(chan net.Addr, 1)
 	opts := &serveOptions{
@@ -91,6 +92,7 @@ func TestServeRunsAndStopsOnCancel(t *testing.T) {
 // Every field of server.Config but the logger is in the start log, so a new
 // setting cannot be left out of it.
 func TestLoggedConfigCoversEveryField(t *testing.T) {
+	t.Parallel()
 	n := reflect.TypeFor[server.Config]().NumField() - 1
 	if got := len(loggedConfig(server.Config{}).LogValue().Group()); got != n {
 		t.Fatalf("loggedConfig logs %d settings, server.Config has %d", got, n)

@@ -30,6 +30,7 @@ func claimsOf(t *testing.T, tok string) map[string]any {
 }
 
 func TestTokenRun(t *testing.T) {
+	t.Parallel()
 	ios, out, _ := testIO("")
 	opts := &tokenOptions{IO: ios, secret: "a-secret-of-16-bytes!", role: "driver", sub: "d42", ttl: time.Minute}
 	if err := tokenRun(context.Background(), opts); err != nil {

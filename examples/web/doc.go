@@ -2,7 +2,8 @@
 // driver page in plain JavaScript that use a hub's real feeds and order API
 // from another origin, as a browser app does. There is no Go code here
 // besides the end-to-end test, which serves the pages from one port, a hub
-// from another, and drives both pages in headless Chromium.
+// (internal/hubtest) from another, and drives both pages in headless
+// Chromium.
 //
 // Open the pages against `make run` with
 // `taxi serve --insecure --memory --allowed-origins 127.0.0.1:8000` and

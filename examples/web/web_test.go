@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/taxi-hub/taxi/internal/hubtest"
 	"github.com/taxi-hub/taxi/server"
 )
 
@@ -22,6 +23,10 @@ const secret = "example-secret-of-16-bytes"
 // browser starts headless Chromium with a fresh profile and returns a
 // context for its first tab. It skips the test when Chromium is missing,
 // except under CI=true, where a skip would hide that nothing was tested.
+//
+// The tests that use it do not run in parallel: a starting Chromium takes
+// most of a CPU, so two at once finish no sooner on a small machine and
+// bring the page waits near their deadline.
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	path := ""
@@ -67,25 +72,9 @@ func browser(t *testing.T) context.Context {
 // origins.
 func startHub(t *testing.T, origins ...string) string {
 	t.Helper()
-	s, err := server.New(server.Config{AuthSecret: secret, NodeID: "web-test", OriginPatterns: origins})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		if err := s.Shutdown(sctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		ts.Close()
-		cancel()
-	})
-	return ts.URL
+	return hubtest.Start(t, hubtest.Secret(secret), hubtest.NodeID("web-test"), func(c *server.Config) {
+		c.OriginPatterns = origins
+	}).URL
 }
 
 func token(t *testing.T, role server.Role, id string, ttl time.Duration) string {
