@@ -196,6 +196,10 @@ func ListenAndServe(ctx context.Context, cfg Config, ready func(addr net.Addr)) 
 // Serve runs the node on ln until ctx ends, then shuts it down within
 // cfg.ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net.Addr)) error {
+	// The address goes into the first heartbeat, which Start writes.
+	if s.cfg.AdvertiseURL == "" {
+		s.advertise.Store("http://" + advertiseHost(ln.Addr()))
+	}
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
@@ -207,9 +211,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, ready func(addr net
 	s.log.Info("hub listening", "addr", ln.Addr().String(), "mode", s.mode(), "insecure", s.cfg.AuthSecret == "")
 	if s.cfg.AuthSecret == "" {
 		s.log.Warn("running without authentication (--insecure): any client may act as any driver or rider")
-	}
-	if s.cfg.AdvertiseURL == "" {
-		s.advertise.Store("http://" + advertiseHost(ln.Addr()))
 	}
 	if ready != nil {
 		ready(ln.Addr())
