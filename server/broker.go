@@ -28,10 +28,10 @@ type Broker interface {
 	// (trimmed, never logged here, or lost in a restart) or holds more
 	// than max after it: the caller then needs a snapshot instead.
 	Since(ctx context.Context, ch Channel, id EventID, max int) (events []Event, covered bool, err error)
-	// Position returns the id of the last event of ch this node has
-	// handed to its clients, zero when none. A new connection's snapshot,
-	// read after it, reflects every event up to it.
-	Position(ch Channel) EventID
+	// Tail returns the id of the newest event in ch's log, zero when none.
+	// A snapshot read after it reflects every event up to it: a new
+	// connection gets the events after it, and none before.
+	Tail(ctx context.Context, ch Channel) (EventID, error)
 	// Delivered returns once this node has handed the event id of ch to
 	// its clients (or a later one), or when ctx ends. Replies that refer
 	// to an event wait on it, so they never overtake the event.

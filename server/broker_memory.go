@@ -63,10 +63,10 @@ func (b *memoryBroker) Since(_ context.Context, ch Channel, id EventID, max int)
 	return evs, ok, nil
 }
 
-func (b *memoryBroker) Position(ch Channel) EventID {
+func (b *memoryBroker) Tail(_ context.Context, ch Channel) (EventID, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.logs[ch].tail()
+	return b.logs[ch].tail(), nil
 }
 
 // Delivered returns at once: Publish delivers before it returns.

@@ -96,8 +96,6 @@ func (b *redisBroker) Since(ctx context.Context, ch Channel, id EventID, max int
 	}
 }
 
-func (b *redisBroker) Position(ch Channel) EventID { return b.seq[ch].at() }
-
 // Tail returns the id of the newest event in ch's log, zero when none.
 func (b *redisBroker) Tail(ctx context.Context, ch Channel) (EventID, error) {
 	msgs, err := b.rdb.XRevRangeN(ctx, eventsKey(ch), "+", "-", 1).Result()

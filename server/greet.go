@@ -69,7 +69,10 @@ func (g *greeter) greet(c *client, since string) bool {
 	}
 	var mark EventID
 	err := s.do(ctx, true, func(b *backend) error {
-		mark = b.broker.Position(channelOf(c.role))
+		var err error
+		if mark, err = b.broker.Tail(ctx, channelOf(c.role)); err != nil {
+			return err
+		}
 		hello.Incomplete = b.partial
 		return g.snapshot(ctx, b, c, time.Now(), &hello)
 	})

@@ -43,13 +43,6 @@ func (s *sequencer) position(epoch string) (EventID, bool) {
 	return s.last, s.known && s.epoch == epoch
 }
 
-// at returns the last delivered id.
-func (s *sequencer) at() EventID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
 // reset moves to id in the log of epoch without delivering what lies
 // between: the caller has sent snapshots instead.
 func (s *sequencer) reset(id EventID, epoch string) {
