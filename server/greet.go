@@ -123,7 +123,7 @@ func (g *greeter) resume(ctx context.Context, c *client, since string, hello *Co
 
 // snapshot puts the client's view of the state into hello: every open order
 // for a driver, the rider's recent orders for a rider. It is read after the
-// node's position was taken, so it reflects every event up to it.
+// log's end was read, so it reflects every event up to it.
 func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, after time.Time, hello *ConnectedMessage) error {
 	if c.role == RoleDriver {
 		open, err := g.open.read(ctx, b, after, b.orders.Open)
@@ -145,8 +145,8 @@ func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, after tim
 }
 
 // sharedRead lets concurrent greetings share one read of the open orders,
-// encoded once: a caller joins a read that started after it took its
-// position; while an older read is in flight it waits for it to end and
+// encoded once: a caller joins a read that started after it read the
+// log's end; while an older read is in flight it waits for it to end and
 // then joins, or starts, the next one. A connect storm then costs a few
 // reads, not one per driver.
 type sharedRead struct {
