@@ -92,6 +92,12 @@ type Options struct {
 	// ConnectRate is the number of new connections started per second
 	// during the ramp, over all processes.
 	ConnectRate float64 `json:"connect_rate"`
+	// Reconnect makes a client whose connection the hub ends (a node's
+	// shutdown, a drop, a refused greeting) reconnect to the next target
+	// with ?since= and go on; without it the client stays disconnected and
+	// misses what follows. nil means the scenario's default: on for fanout
+	// and soak.
+	Reconnect *bool `json:"reconnect,omitempty"`
 	// Interval is the period of progress lines and soak report lines.
 	Interval time.Duration `json:"interval"`
 	// Timeout bounds every dial and every HTTP request.
@@ -190,6 +196,10 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ConnectRate == 0 {
 		o.ConnectRate = DefaultConnectRate
+	}
+	if o.Reconnect == nil {
+		on := o.Scenario == Fanout || o.Scenario == Soak
+		o.Reconnect = &on
 	}
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval

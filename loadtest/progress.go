@@ -26,6 +26,7 @@ type Progress struct {
 	Delivered      int64   // deliveries of measured orders received
 	WarmExpected   int64   // the same for warm-up orders
 	WarmDelivered  int64   //
+	Reached        int64   // (driver, order) pairs of either reached by a frame or a snapshot
 	Frames         int64   // every frame received
 	AcceptsPending int64   // WebSocket accepts not yet answered
 	Errors         int64   // errors of every kind so far
@@ -60,6 +61,7 @@ func (b *Bench) Progress() Progress {
 		p.Dropped += fp.Dropped
 		p.Delivered += fp.Delivered
 		p.WarmDelivered += fp.Warm
+		p.Reached += fp.Reached
 		p.Frames += fp.Frames
 		p.AcceptsPending += fp.AcceptsPending
 		p.Errors += fp.Errors

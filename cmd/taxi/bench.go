@@ -25,6 +25,7 @@ type benchOptions struct {
 	quiet     bool
 	insecure  bool
 	worker    bool
+	reconnect bool
 	// sources names the settings the environment gave, for messages.
 	sources envSources
 }
@@ -58,10 +59,17 @@ to stderr, the summary to stdout; --json - (or --markdown -) writes that
 report to stdout instead, and the summary to stderr. Ctrl-C stops the run and
 prints the partial summary. docs/bench.md describes every flag and JSON field.
 
+Every client checks the event ids it receives: an event it was owed and
+never got (missed), got twice (repeated) or whose id was not above the one
+before (out of order) fails the run. In fanout and soak a feed the hub ends
+(a node's shutdown, a drop) reconnects to the next target with ?since=, so
+the hub replays what it missed (--reconnect=false: it stays closed).
+
 Exit status: 0 the run worked and every --slo threshold held; 1 the run
-itself failed (no connection held, every order failed, or nothing was
-delivered: whatever --slo says), an --slo threshold was breached, or the run
-was interrupted; 2 bad flags.
+itself failed (no connection held, every order failed, nothing was
+delivered, or a client's events were missed, repeated or out of order:
+whatever --slo says), an --slo threshold was breached, or the run was
+interrupted; 2 bad flags.
 
 SLO metrics: ` + sloHelp(),
 		Example: `  taxi bench                                   # about 13 s against http://127.0.0.1:8080
@@ -93,6 +101,10 @@ SLO metrics: ` + sloHelp(),
 			if cmd.Flags().Changed("warm-up") && opts.lib.WarmUp == 0 {
 				opts.lib.WarmUp = -1
 			}
+			// Unset, --reconnect follows the scenario.
+			if cmd.Flags().Changed("reconnect") {
+				opts.lib.Reconnect = &opts.reconnect
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -112,6 +124,7 @@ SLO metrics: ` + sloHelp(),
 	f.IntVar(&o.Racers, "racers", loadtest.DefaultRacers, "drivers racing each order (accept, soak)")
 	f.StringVar(&o.RaceVia, "race-via", loadtest.RaceBoth, "how racers accept: http|ws|both")
 	f.Float64Var(&o.ConnectRate, "connect-rate", loadtest.DefaultConnectRate, "new connections per second during the ramp")
+	f.BoolVar(&opts.reconnect, "reconnect", false, "reconnect a feed the hub ends, to the next target with ?since= (default on for fanout and soak; --reconnect=false turns it off)")
 	f.DurationVar(&o.Interval, "interval", 0, "period of plain progress lines and soak report lines (default 1s, soak 10s)")
 	f.DurationVar(&o.Timeout, "timeout", loadtest.DefaultTimeout, "bound of every dial and HTTP request")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", loadtest.DefaultMaxInFlight, "HTTP requests in flight at most; orders due beyond it are skipped and counted")

@@ -57,6 +57,18 @@ func TestBenchFlags(t *testing.T) {
 	if o.slo != "p99<1ms" || o.jsonPath != "r.json" || !o.quiet || o.sourceIPs != "127.0.0.1-127.0.0.3" {
 		t.Errorf("command options %+v", o)
 	}
+	if l.Reconnect != nil {
+		t.Errorf("reconnect %v without --reconnect, want the scenario's default (nil)", *l.Reconnect)
+	}
+	for _, tt := range []struct {
+		arg  string
+		want bool
+	}{{"--reconnect", true}, {"--reconnect=false", false}} {
+		o, err := parseBench(t, "accept", tt.arg)
+		if err != nil || o.lib.Reconnect == nil || *o.lib.Reconnect != tt.want {
+			t.Errorf("%s: reconnect %v, err %v; want %t", tt.arg, o.lib.Reconnect, err, tt.want)
+		}
+	}
 }
 
 func TestBenchDefaults(t *testing.T) {
