@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +352,51 @@ func TestNoReconnectMisses(t *testing.T) {
 	}
 	if len(RunFailures(r)) == 0 {
 		t.Error("the run did not fail")
+	}
+}
+
+// stormOptions is a small storm against targets.
+func stormOptions(targets ...string) Options {
+	return Options{Scenario: Storm, Targets: targets, Drivers: 20, Orders: 30, Rate: 500,
+		Duration: 10 * time.Second, Timeout: 5 * time.Second}
+}
+
+// Greetings the hub refuses with 1013 are retried until they succeed.
+func TestStormRetriesRefusedGreetings(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.refuse = 25 })
+	r := runBench(t, t.Context(), stormOptions(hub.URL()))
+	st := r.Storm
+	if st == nil || st.Orders != 30 || st.OpenOrders != 30 || st.Greeted != 20 || st.Wrong != 0 {
+		t.Fatalf("storm %+v: want 20 drivers greeted with 30 open orders", st)
+	}
+	// The probe was the first greeting refused, and retried by nobody.
+	if st.Closed1013 != 24 || st.FailuresBy["closed_1013"] != 24 || st.Attempts != 44 {
+		t.Errorf("storm %+v: want 24 greetings refused with 1013 and retried, 44 dials", st)
+	}
+	if st.AllGreetedMS <= 0 || st.Latency.Count != 20 || st.AllGreetedMS < st.Latency.Max-1 {
+		t.Errorf("storm %+v: want every greeting timed, the last one the time until all greeted", st)
+	}
+	if f := RunFailures(r); len(f) != 0 {
+		t.Errorf("run failures %v", f)
+	}
+	if r.Orders.Created != 30 || r.Orders.Cancelled != 30 {
+		t.Errorf("orders %+v: want the 30 open orders created, then cancelled", r.Orders)
+	}
+}
+
+// A hub that greets drivers with an empty list while orders are open fails
+// the storm.
+func TestStormCatchesWrongGreetings(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.emptyGreet = true })
+	o := stormOptions(hub.URL())
+	o.Drivers = 5
+	r := runBench(t, t.Context(), o)
+	st := r.Storm
+	if st.Greeted != 0 || st.Wrong != 5 || st.WrongBy[wrongEmpty] != 5 || st.AllGreetedMS != 0 {
+		t.Fatalf("storm %+v: want 5 wrong (empty) greetings", st)
+	}
+	want := "storm: 5 of 5 drivers not greeted with the 30 open orders: 5 wrongly greeted, mostly empty (5)"
+	if f := RunFailures(r); !slices.ContainsFunc(f, func(s string) bool { return strings.HasPrefix(s, want) }) {
+		t.Errorf("run failures %q, want %q", f, want)
 	}
 }

@@ -23,8 +23,9 @@ const (
 	roleUser   = contract.RoleUser
 )
 
-// maxFrame bounds one inbound frame: a connected frame lists every open order.
-const maxFrame = 4 << 20
+// maxFrame bounds one inbound frame: a connected frame lists every open order
+// (about 230 bytes each, so 16 MiB holds some 70,000).
+const maxFrame = 16 << 20
 
 // client is one simulated driver or rider: the feeds it holds one after the
 // other (a reconnect replaces the connection) and the account of the events

@@ -188,3 +188,37 @@ func TestHubRedisRestart(t *testing.T) {
 		t.Errorf("orders %+v: want every one created (in memory during the outage)", r.Orders)
 	}
 }
+
+// 200 drivers connect at once to a Redis-mode node holding 300 open orders:
+// every one is greeted with all 300 (after retries if the node asks for
+// them), and the node does not mistake the storm for an outage.
+func TestHubStorm(t *testing.T) {
+	rds := redistest.Start(t)
+	url := startNode(t, server.Config{NodeID: "n1", Insecure: true, RedisURL: rds.URL()})
+	o := stormOptions(url)
+	o.Drivers, o.Orders, o.Rate, o.Duration, o.Timeout = 200, 300, 1000, 30*time.Second, 10*time.Second
+	r := runBench(t, t.Context(), o)
+	st := r.Storm
+	if st.Orders != 300 || st.OpenOrders != 300 || st.Greeted != 200 || st.Wrong != 0 || st.NotGreeted != 0 {
+		t.Fatalf("storm %+v (notes %v): want 200 drivers greeted with the 300 open orders", st, r.Notes)
+	}
+	var failed int64
+	for _, n := range st.FailuresBy {
+		failed += n
+	}
+	if st.AllGreetedMS <= 0 || st.Latency.Count != 200 || st.Attempts != 200+failed || st.Closed1013 > failed {
+		t.Errorf("storm %+v: want every greeting timed, one dial each plus one per failure", st)
+	}
+	if st.Outages != 0 || r.Server.Outages != 0 {
+		t.Errorf("outages %d: a connect storm is not an outage", st.Outages)
+	}
+	if tr := r.Server.Targets[0]; tr.Ramped == nil || tr.Ramped.Connections.Drivers != 200 {
+		t.Errorf("target after the storm %+v: want 200 drivers connected", tr.Ramped)
+	}
+	if f := RunFailures(r); len(f) != 0 {
+		t.Errorf("run failures %v", f)
+	}
+	if r.Orders.Cancelled != 300 || r.Orders.LeftOpen != 0 {
+		t.Errorf("orders %+v: want the 300 cancelled at the end", r.Orders)
+	}
+}

@@ -26,6 +26,9 @@ func RunFailures(r *Report) []string {
 		out = append(out, fmt.Sprintf("every order failed: 0 of %s created (%s failed, %s skipped)%s",
 			count(o.Planned), count(o.Failed), count(o.Skipped), firstCause(r.Errors)))
 	}
+	if st := r.Storm; st != nil {
+		return append(out, stormFailures(r)...)
+	}
 	measured := o.Created - o.Warm
 	if measured > 0 && r.Deliveries.Received == 0 && !r.Interrupted {
 		out = append(out, fmt.Sprintf("nothing delivered: %s measured orders, %s drivers connected at their start, 0 deliveries",
@@ -34,6 +37,22 @@ func RunFailures(r *Report) []string {
 	if e := r.Events; e.Missed+e.Repeated+e.OutOfOrder > 0 && !r.Interrupted {
 		out = append(out, fmt.Sprintf("events not delivered exactly once and in order: %s missed, %s repeated, %s out of order, at %s clients%s",
 			count(e.Missed), count(e.Repeated), count(e.OutOfOrder), count(e.FaultyClients), firstFault(e.Faults)))
+	}
+	return out
+}
+
+// stormFailures says what went wrong in a storm: drivers not greeted
+// correctly, or an outage the storm made the hub declare.
+func stormFailures(r *Report) []string {
+	var out []string
+	st := r.Storm
+	if st.Greeted < st.Drivers && !r.Interrupted {
+		out = append(out, fmt.Sprintf("storm: %s of %s drivers not greeted with the %s open orders: %s wrongly greeted%s, %s not greeted within %s%s",
+			count(st.Drivers-st.Greeted), count(st.Drivers), count(st.OpenOrders), count(st.Wrong), firstCause(st.WrongBy),
+			count(st.NotGreeted), r.Options.Duration, firstCause(st.FailuresBy)))
+	}
+	if st.Outages > 0 {
+		out = append(out, fmt.Sprintf("storm: the targets counted %s Redis outages", count(st.Outages)))
 	}
 	return out
 }

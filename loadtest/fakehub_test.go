@@ -29,6 +29,8 @@ type fakeHub struct {
 	twoWinners  bool  // the first two accepts of every order win
 	noStats     bool  // /ws/stats answers 500
 	noResume    bool  // answer ?since= with a snapshot, never recovered
+	refuse      int64 // close the first n driver feeds with 1013 before greeting them
+	emptyGreet  bool  // greet drivers (but a storm's probe) with no open order, whatever is open
 
 	mu      sync.Mutex
 	drivers map[string]*fakeConn
@@ -41,6 +43,7 @@ type fakeHub struct {
 	seq     uint64 // last event sequence number
 
 	frames, dropped atomic.Int64
+	refused         atomic.Int64 // driver feeds closed with 1013
 	repeated        atomic.Int64 // new_order frames sent a second time
 	created         atomic.Int64
 	handlers        sync.WaitGroup
@@ -99,6 +102,10 @@ func (h *fakeHub) feed(w http.ResponseWriter, r *http.Request, set map[string]*f
 	id := r.PathValue("id")
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/ws/driver/") && h.refused.Add(1) <= h.refuse {
+		c.Close(websocket.StatusTryAgainLater, "could not load the first frame; reconnect")
 		return
 	}
 	fc := &fakeConn{c: c, send: make(chan []byte, 4096)}
@@ -181,6 +188,9 @@ func (h *fakeHub) greet(fc *fakeConn, driver bool, id, since string) {
 		open := make([]string, len(h.open))
 		for i, o := range h.open {
 			open[i] = fmt.Sprintf(`{"order_id":%q,"status":"open"}`, o)
+		}
+		if h.emptyGreet && !strings.HasSuffix(id, "-probe") {
+			open = nil
 		}
 		fc.send <- fmt.Appendf(nil, `{"type":"connected","message":{"node_id":"fake",%s"open_orders":[%s]%s}}`,
 			recovered, strings.Join(open, ","), last)

@@ -38,6 +38,8 @@ type fleet struct {
 	connectLat *recorder
 	acceptLat  *recorder
 	reconnects reconnects
+	st         storm
+	stormed    atomic.Bool // the storm scenario started
 	errors     errorCounts
 	dialErrors errorCounts // failed dials by cause, also counted in errors
 
@@ -73,6 +75,7 @@ type fleetProgress struct {
 	Errors         int64   `json:"errors"`          // every error counted
 	AcceptsPending int64   `json:"accepts_pending"` // accept_order without answer
 	Reconnected    int64   `json:"reconnected"`     // feeds reopened after the hub ended them
+	Settled        int64   `json:"settled"`         // storm: drivers greeted, wrongly greeted or out of time
 	P99            float64 `json:"p99_ms"`          // delivery p99 so far
 }
 
@@ -91,6 +94,7 @@ type fleetResult struct {
 	EarlyArrivals  int64                  `json:"early_arrivals"`
 	Events         eventTally             `json:"events"`
 	Reconnects     reconnectTally         `json:"reconnects"`
+	Storm          *stormTally            `json:"storm,omitempty"`
 }
 
 // newFleet prepares the share index of count; opts must have its defaults.
@@ -109,6 +113,7 @@ func newFleet(ctx context.Context, opts Options, index, count int) (*fleet, erro
 		connectLat: newRecorder(),
 		acceptLat:  newRecorder(),
 		reconnects: reconnects{latency: newRecorder()},
+		st:         storm{latency: newRecorder()},
 		cpuStart:   cpuTime(),
 	}
 	f.drivers = make([]*client, share(opts.Drivers, index, count))
@@ -169,8 +174,12 @@ func userID(run string, g int) string   { return fmt.Sprintf("bench-%s-u%d", run
 const maxDialsInFlight = 256
 
 // ramp opens this fleet's feeds, paced at its share of ConnectRate, and
-// returns once every dial has succeeded or failed, or ctx ends.
+// returns once every dial has succeeded or failed, or ctx ends. The storm
+// scenario has no ramp: its drivers dial at once (see storm).
 func (f *fleet) ramp(ctx context.Context) {
+	if f.opts.Scenario == Storm {
+		return
+	}
 	rate := f.opts.ConnectRate / float64(f.count)
 	total := len(f.drivers) + len(f.users)
 	start := time.Now()
@@ -397,6 +406,7 @@ func (f *fleet) progress() fleetProgress {
 		Errors:         f.errors.total(),
 		AcceptsPending: pending,
 		Reconnected:    f.reconnects.reconnected.Load(),
+		Settled:        f.st.settled.Load(),
 		P99:            f.p99SoFar(),
 	}
 }
@@ -459,6 +469,9 @@ func (f *fleet) finish() *fleetResult {
 		f.errors.add(kindAcceptNoAnswer, p.AcceptsPending)
 	}
 	res.Events.InSnapshot = t.InSnapshot
+	if f.stormed.Load() {
+		res.Storm = f.st.tally()
+	}
 	res.Errors = f.errors.snapshot()
 	res.DialErrors = f.dialErrors.snapshot()
 	return res

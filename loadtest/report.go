@@ -23,6 +23,7 @@ type Report struct {
 	Events      EventReport      `json:"events"`
 	Reconnects  ReconnectReport  `json:"reconnects"`
 	Accepts     *AcceptReport    `json:"accepts,omitempty"` // accept and soak only
+	Storm       *StormReport     `json:"storm,omitempty"`   // storm only
 	Errors      map[string]int64 `json:"errors"`            // count by kind
 	BenchCPU    CPUReport        `json:"bench_cpu"`
 	Server      ServerReport     `json:"server"`

@@ -68,6 +68,8 @@ func headline(r *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "taxi bench %s: %d target(s)", r.Scenario, len(o.Targets))
 	switch r.Scenario {
+	case Storm:
+		fmt.Fprintf(&b, ", %s drivers at once onto %s open orders", count(int64(o.Drivers)), count(int64(o.Orders)))
 	case Connect:
 		fmt.Fprintf(&b, ", %s drivers and %s riders at %s/s, held %s", count(int64(o.Drivers)), count(int64(o.riders())),
 			count(int64(o.ConnectRate)), o.Duration)
@@ -99,7 +101,13 @@ func writeText(w *errWriter, r *Report) {
 	c := r.Connections
 	fmt.Fprintf(tw, "connections\t%s of %s open, %s failed, %s dropped; connect p50 %s ms, p99 %s ms\n",
 		count(c.Connected), count(c.Planned), count(c.Failed), count(c.Dropped), ms(c.Latency.P50), ms(c.Latency.P99))
-	if r.Scenario != Connect {
+	if st := r.Storm; st != nil {
+		fmt.Fprintf(tw, "storm\t%s\n", stormLine(st))
+		l := st.Latency
+		fmt.Fprintf(tw, "greetings\tp50 %s ms, p90 %s ms, p99 %s ms, max %s ms (storm instant to a correct connected frame); %s dials, %s closed 1013 and retried; server CPU %.2f s\n",
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), count(st.Attempts), count(st.Closed1013), st.ServerCPUSeconds)
+	}
+	if r.Scenario != Connect && r.Scenario != Storm {
 		o := r.Orders
 		fmt.Fprintf(tw, "orders\t%s created of %s (%s in the warm-up), %s failed, %s skipped; create p99 %s ms\n",
 			count(o.Created), count(o.Planned), count(o.Warm), count(o.Failed), count(o.Skipped), ms(o.Latency.P99))
@@ -217,7 +225,13 @@ func writeMarkdown(w *errWriter, r *Report) {
 	c := r.Connections
 	w.printf("| connections | %s of %s, %s failed, %s dropped, connect p99 %s ms |\n",
 		count(c.Connected), count(c.Planned), count(c.Failed), count(c.Dropped), ms(c.Latency.P99))
-	if r.Scenario != Connect {
+	if st := r.Storm; st != nil {
+		l := st.Latency
+		w.printf("| storm | %s |\n", stormLine(st))
+		w.printf("| greeting latency | p50 %s, p90 %s, p99 %s, max %s ms; %s dials, %s closed 1013 |\n",
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), count(st.Attempts), count(st.Closed1013))
+	}
+	if r.Scenario != Connect && r.Scenario != Storm {
 		d := r.Deliveries
 		w.printf("| deliveries | %s of %s, %s lost, %s duplicated, %s/s |\n",
 			count(d.Received), count(d.Expected), count(d.Lost), count(d.Duplicated), count(int64(d.PerSecond)))
@@ -246,6 +260,16 @@ func writeMarkdown(w *errWriter, r *Report) {
 		}
 	}
 	w.printf("\n")
+}
+
+// stormLine says whether every driver was greeted correctly, and when.
+func stormLine(st *StormReport) string {
+	all := "not all greeted"
+	if st.AllGreetedMS > 0 || st.Greeted == st.Drivers {
+		all = fmt.Sprintf("all greeted %s ms after the instant", ms(st.AllGreetedMS))
+	}
+	return fmt.Sprintf("%s of %s drivers greeted with the %s open orders, %s wrongly%s, %s not at all: %s; %s Redis outages",
+		count(st.Greeted), count(st.Drivers), count(st.OpenOrders), count(st.Wrong), firstCause(st.WrongBy), count(st.NotGreeted), all, count(st.Outages))
 }
 
 // inSnapshots says how many owed deliveries a snapshot stood in for, if any.
