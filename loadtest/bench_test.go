@@ -400,3 +400,35 @@ func TestStormCatchesWrongGreetings(t *testing.T) {
 		t.Errorf("run failures %q, want %q", f, want)
 	}
 }
+
+// Drivers the hub keeps refusing retry until --duration, then count as not
+// greeted; Ctrl-C stops their retries at once.
+func TestStormEndsRetries(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.refuse = 1 << 40 })
+	o := stormOptions(hub.URL())
+	o.Drivers, o.Duration = 5, time.Second
+	start := time.Now()
+	r := runBench(t, t.Context(), o)
+	if st := r.Storm; st.NotGreeted != 5 || st.Greeted != 0 || st.Closed1013 < 10 {
+		t.Fatalf("storm %+v: want 5 drivers refused again and again, then not greeted", st)
+	}
+	if len(RunFailures(r)) == 0 {
+		t.Error("the run did not fail")
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	o.Duration = time.Hour
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range b.Run(ctx) {
+		if p.Phase == PhaseStorm {
+			cancel()
+		}
+	}
+	if !b.Report().Interrupted || time.Since(start) > 20*time.Second {
+		t.Errorf("interrupted %t after %s: want the storm stopped at once", b.Report().Interrupted, time.Since(start))
+	}
+}

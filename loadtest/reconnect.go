@@ -62,8 +62,8 @@ func (f *fleet) reconnect(c *client) bool {
 	}
 	target := c.target
 	for attempt := range maxReconnects {
-		sleep(f.life, backoff(attempt))
-		if f.life.Err() != nil || c.closing.Load() {
+		sleep(f.dialing, backoff(attempt))
+		if f.dialing.Err() != nil || c.closing.Load() {
 			return false
 		}
 		target = (target + 1) % len(f.opts.Targets)
@@ -72,9 +72,9 @@ func (f *fleet) reconnect(c *client) bool {
 			since = c.ledger.resume.String()
 		}
 		f.reconnects.attempts.Add(1)
-		ws, hello, err := dialClient(f.life, f.dialers[c.global%len(f.dialers)], f.opts.Targets[target], c.role, c.id, token, since, f.opts.Timeout)
+		ws, hello, err := dialClient(f.dialing, f.dialers[c.global%len(f.dialers)], f.opts.Targets[target], c.role, c.id, token, since, f.opts.Timeout)
 		if err != nil {
-			if f.life.Err() != nil {
+			if f.dialing.Err() != nil {
 				return false
 			}
 			f.errors.add("reconnect_"+errorKind(err), 1)

@@ -80,14 +80,14 @@ func (f *fleet) storm(st stormStart) {
 	gate := make(chan struct{})
 	deadline := st.AtNS + int64(f.opts.Duration)
 	f.wg.Go(func() {
-		sleep(f.life, time.Duration(st.AtNS-monoNow()))
+		sleep(f.dialing, time.Duration(st.AtNS-monoNow()))
 		close(gate)
 	})
 	for local := range f.drivers {
 		f.wg.Go(func() {
 			select {
 			case <-gate:
-			case <-f.life.Done():
+			case <-f.dialing.Done():
 			}
 			f.stormDriver(local, st, deadline)
 			f.st.settled.Add(1)
@@ -99,28 +99,30 @@ func (f *fleet) storm(st stormStart) {
 func (f *fleet) stormDriver(local int, st stormStart, deadline int64) {
 	g := local*f.count + f.index
 	id := driverID(f.opts.RunID, g)
+	giveUp := func() {
+		f.failed.Add(1)
+		f.st.notGreeted.Add(1)
+	}
 	token, err := f.minter.token(roleDriver, id)
 	if err != nil {
 		f.errors.addErr(err)
-		f.failed.Add(1)
-		f.st.notGreeted.Add(1)
+		giveUp()
 		return
 	}
 	target := g % len(f.opts.Targets)
 	hc := f.dialers[g%len(f.dialers)]
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			sleep(f.life, backoff(attempt-1))
+			sleep(f.dialing, backoff(attempt-1))
 		}
 		left := time.Duration(deadline - monoNow())
-		if f.life.Err() != nil || left <= 0 {
-			f.failed.Add(1)
-			f.st.notGreeted.Add(1)
+		if f.dialing.Err() != nil || left <= 0 {
+			giveUp()
 			return
 		}
 		f.st.attempts.Add(1)
 		start := time.Now()
-		ws, hello, err := dialClient(f.life, hc, f.opts.Targets[target], roleDriver, id, token, "", min(f.opts.Timeout, left))
+		ws, hello, err := dialClient(f.dialing, hc, f.opts.Targets[target], roleDriver, id, token, "", min(f.opts.Timeout, left))
 		if err != nil {
 			kind := errorKind(err)
 			if errors.Is(err, errNoConnected) {
@@ -131,8 +133,7 @@ func (f *fleet) stormDriver(local int, st stormStart, deadline int64) {
 				f.st.closed1013.Add(1)
 			}
 			if permanent(err) {
-				f.failed.Add(1)
-				f.st.notGreeted.Add(1)
+				giveUp()
 				return
 			}
 			target = (target + 1) % len(f.opts.Targets)
@@ -146,18 +147,34 @@ func (f *fleet) stormDriver(local int, st stormStart, deadline int64) {
 			return
 		}
 		lat := monoNow() - st.AtNS
-		f.st.latency.record(g, time.Duration(lat))
-		for last := f.st.lastNS.Load(); lat > last && !f.st.lastNS.CompareAndSwap(last, lat); last = f.st.lastNS.Load() {
-		}
-		f.st.greeted.Add(1)
 		c := &client{global: g, local: local, id: id, role: roleDriver, conn: ws, target: target}
 		c.ledger.greetedNS = monoNow()
 		f.mu.Lock()
+		if f.dialing.Err() != nil {
+			// The fleet is finishing and may have listed its feeds
+			// to close already: this one would be left open.
+			f.mu.Unlock()
+			ws.CloseNow()
+			giveUp()
+			return
+		}
 		f.drivers[local] = c
 		f.mu.Unlock()
+		f.st.greeted.Add(1)
+		f.st.latency.record(g, time.Duration(lat))
+		storeMax(&f.st.lastNS, lat)
 		f.opened(c, 1)
 		f.wg.Go(func() { f.hold(c) })
 		return
+	}
+}
+
+// storeMax raises a to v when v is larger.
+func storeMax(a *atomic.Int64, v int64) {
+	for last := a.Load(); v > last; last = a.Load() {
+		if a.CompareAndSwap(last, v) {
+			return
+		}
 	}
 }
 

@@ -135,8 +135,11 @@ func writeText(w *errWriter, r *Report) {
 		}
 		return fmt.Sprintf(", %.1f µs per delivery", us)
 	}
-	fmt.Fprintf(tw, "server CPU\t%.2f s%s; %s frames dropped, %s slow clients cut%s\n",
-		s.CPUSeconds, perDelivery(s.CPUPerDeliveryUS), count(s.FramesDropped), count(s.SlowDisconnected), outagesText(r))
+	// A storm's server CPU and outages are on its own lines.
+	if r.Storm == nil {
+		fmt.Fprintf(tw, "server CPU\t%.2f s%s; %s frames dropped, %s slow clients cut%s\n",
+			s.CPUSeconds, perDelivery(s.CPUPerDeliveryUS), count(s.FramesDropped), count(s.SlowDisconnected), outagesText(r))
+	}
 	fmt.Fprintf(tw, "server memory\tRSS %s over %s new connections, %s each\n",
 		bytesIEC(float64(s.RSSDeltaBytes)), count(s.ConnectionsGained), bytesIEC(s.MemoryPerConnection))
 	sat := ""
