@@ -71,7 +71,8 @@ the hub replays what it missed (--reconnect=false: it stays closed).
 
 Exit status: 0 the run worked and every --slo threshold held; 1 the run
 itself failed (no connection held, every order failed, nothing was
-delivered, or a client's events were missed, repeated or out of order:
+delivered, a client's events were missed, repeated or out of order, or a
+storm driver was not greeted correctly or a target counted a Redis outage:
 whatever --slo says), an --slo threshold was breached, or the run was
 interrupted; 2 bad flags.
 
