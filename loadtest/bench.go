@@ -29,6 +29,7 @@ type Bench struct {
 	cancelled, leftOpen                  atomic.Int64
 	inFlight                             atomic.Int64
 	driversAtStart                       atomic.Int64 // open driver feeds when the schedule started
+	stormOpen                            atomic.Int64 // open orders a storm greeting must list
 	createLat, sendLag, acceptLat        *recorder
 	errors                               errorCounts
 
@@ -45,6 +46,7 @@ type fleetHandle interface {
 	ramp(ctx context.Context) error
 	startOrders()
 	register(orderReg)
+	storm(stormStart)
 	progress() fleetProgress
 	finish() (*fleetResult, error)
 }
@@ -65,6 +67,8 @@ const (
 	PhaseWarmUp  = "warm-up" // orders not measured
 	PhaseRun     = "run"     // orders measured
 	PhaseHold    = "hold"    // connect: holding connections
+	PhaseOrders  = "orders"  // storm: creating the open orders
+	PhaseStorm   = "storm"   // storm: every driver connecting at once
 	PhaseDrain   = "drain"   // waiting for late deliveries and answers
 	PhaseFinish  = "finish"  // stats after, closing, cleanup
 )
@@ -90,14 +94,11 @@ func New(opts Options) (*Bench, error) {
 	}
 	b := &Bench{
 		opts:      opts,
-		sched:     scheduleFor(opts.Rate, opts.WarmUp, opts.Duration),
+		sched:     opts.schedule(),
 		createLat: newRecorder(),
 		sendLag:   newRecorder(),
 		acceptLat: newRecorder(),
 		races:     make(map[string][2]int32),
-	}
-	if opts.Scenario == Connect {
-		b.sched = schedule{}
 	}
 	b.api = newHubAPI(newMinter(opts.AuthSecret, tokenTTL(opts)), opts.Timeout, min(opts.MaxInFlight, 512))
 	b.setPhase(PhasePrepare, 0)
@@ -191,7 +192,11 @@ func (b *Bench) run(ctx context.Context) *Report {
 		r.Notes = append(r.Notes, err.Error())
 		b.errors.add(kindWorker, 1)
 	}
-	b.setPhase(PhaseRamp, time.Duration(float64(o.Drivers+o.riders())/o.ConnectRate*float64(time.Second)))
+	rampLength := time.Duration(float64(o.Drivers+o.riders()) / o.ConnectRate * float64(time.Second))
+	if o.Scenario == Storm {
+		rampLength = 0
+	}
+	b.setPhase(PhaseRamp, rampLength)
 	var ramps sync.WaitGroup
 	for _, f := range b.fleets {
 		ramps.Go(func() {
@@ -202,12 +207,17 @@ func (b *Bench) run(ctx context.Context) *Report {
 		})
 	}
 	ramps.Wait()
+	if o.Scenario == Storm && ctx.Err() == nil {
+		b.runStorm(ctx, r, targets)
+	}
 	b.readStats(ctx, targets, func(t *TargetReport, s *HubStats) { t.Ramped = s })
 
-	if o.Scenario == Connect {
+	switch {
+	case o.Scenario == Connect:
 		b.setPhase(PhaseHold, o.Duration)
 		sleep(ctx, o.Duration)
-	} else if ctx.Err() == nil {
+	case o.Scenario == Storm:
+	case ctx.Err() == nil:
 		var drivers int64
 		for _, f := range b.fleets {
 			drivers += f.progress().OpenDrivers
@@ -235,6 +245,11 @@ func (b *Bench) run(ctx context.Context) *Report {
 	r.Seconds = r.FinishedAt.Sub(r.StartedAt).Seconds()
 	r.Interrupted = ctx.Err() != nil
 	b.fill(r, results, targets)
+	if o.Scenario == Storm {
+		if err := b.fillStorm(r, results); err != nil {
+			r.Notes = append(r.Notes, err.Error())
+		}
+	}
 	b.fillCPU(r, results, cpuTime()-cpu0)
 	r.Claims = checkClaims(r)
 	return r
@@ -323,9 +338,12 @@ func (b *Bench) readStats(ctx context.Context, targets []TargetReport, set func(
 // goroutine of its own, whatever became of the orders before it.
 func (b *Bench) send(ctx context.Context) {
 	o := b.opts
-	if b.sched.warm > 0 {
+	switch {
+	case o.Scenario == Storm:
+		// The storm's orders are its own phase.
+	case b.sched.warm > 0:
 		b.setPhase(PhaseWarmUp, o.WarmUp)
-	} else {
+	default:
 		b.setPhase(PhaseRun, o.Duration)
 	}
 	var reqs sync.WaitGroup
@@ -350,7 +368,7 @@ func (b *Bench) send(ctx context.Context) {
 		} else if ctx.Err() != nil {
 			return
 		}
-		if i == b.sched.warm && i > 0 {
+		if i == b.sched.warm && i > 0 && o.Scenario != Storm {
 			b.setPhase(PhaseRun, o.Duration)
 		}
 		b.sent.Add(1)
@@ -371,8 +389,9 @@ func (b *Bench) send(ctx context.Context) {
 // createOne creates order i, due at due, and starts its race.
 func (b *Bench) createOne(ctx context.Context, i, due int64) {
 	o := b.opts
-	b.sendLag.record(int(i), time.Duration(monoNow()-due))
-	user := userID(o.RunID, int(i%int64(max(o.riders(), 1))))
+	sent := monoNow()
+	b.sendLag.record(int(i), time.Duration(sent-due))
+	user := userID(o.RunID, int(i%int64(o.creators())))
 	base := o.Targets[0]
 	if o.OrdersVia == OrdersViaAll {
 		base = o.Targets[i%int64(len(o.Targets))]
@@ -393,8 +412,8 @@ func (b *Bench) createOne(ctx context.Context, i, due int64) {
 	b.orders = append(b.orders, createdOrder{id: id, user: user, base: base})
 	b.mu.Unlock()
 	race := o.Scenario == Accept || o.Scenario == Soak
-	reg := orderReg{ID: id, Seq: i, DueNS: due, Warm: warm, Race: race}
-	for _, f := range b.fleets {
+	reg := orderReg{ID: id, Seq: i, DueNS: due, SentNS: sent, Warm: warm, Race: race}
+	for _, f := range b.fleetsNow() {
 		f.register(reg)
 	}
 	if race {
@@ -438,18 +457,23 @@ func (b *Bench) raceHTTP(ctx context.Context, reg orderReg) {
 }
 
 // drain waits, at most Options.Drain, until every expected delivery and
-// every accept answer has arrived.
+// every accept answer has arrived; a repeated delivery does not stand in for
+// a missing one, an order listed in a snapshot does.
 func (b *Bench) drain(ctx context.Context) {
 	b.setPhase(PhaseDrain, b.opts.Drain)
-	deadline := time.NewTimer(b.opts.Drain)
+	b.waitFor(ctx, b.opts.Drain, func(p Progress) bool {
+		return p.Reached >= p.Expected+p.WarmExpected && p.AcceptsPending == 0
+	})
+}
+
+// waitFor polls the run's progress until done says so, limit passes or ctx
+// ends.
+func (b *Bench) waitFor(ctx context.Context, limit time.Duration, done func(Progress) bool) {
+	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	poll := time.NewTicker(20 * time.Millisecond)
 	defer poll.Stop()
-	for {
-		p := b.Progress()
-		if p.Delivered+p.WarmDelivered >= p.Expected+p.WarmExpected && p.AcceptsPending == 0 {
-			return
-		}
+	for !done(b.Progress()) {
 		select {
 		case <-ctx.Done():
 			return

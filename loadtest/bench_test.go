@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,227 @@ func TestUnreachableTargetCountsFailures(t *testing.T) {
 	}
 	if r.Orders.Failed != r.Orders.Sent || r.Errors[kindStats] == 0 {
 		t.Errorf("orders %+v, errors %v", r.Orders, r.Errors)
+	}
+}
+
+// runBenchWatching runs b like runBench and calls on with every progress
+// sample, so a test can act on the hub mid-run.
+func runBenchWatching(t *testing.T, opts Options, on func(Progress)) *Report {
+	t.Helper()
+	b, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	for p := range b.Run(t.Context()) {
+		on(p)
+	}
+	return b.Report()
+}
+
+// once returns a progress callback that calls act the first time the run
+// has created n measured and warm-up orders.
+func once(n int64, act func()) func(Progress) {
+	done := false
+	return func(p Progress) {
+		if !done && p.OrdersCreated >= n {
+			done = true
+			act()
+		}
+	}
+}
+
+// checkEvents asserts that every client got every event it was owed, once
+// and in order.
+func checkEvents(t *testing.T, r *Report) {
+	t.Helper()
+	e := r.Events
+	if e.Missed != 0 || e.Repeated != 0 || e.OutOfOrder != 0 || e.WithoutID != 0 || e.FaultyClients != 0 {
+		t.Errorf("events %+v: want none missed, repeated or out of order", e)
+	}
+	if e.Received < r.Deliveries.Received {
+		t.Errorf("events received %d, fewer than the %d new_order frames", e.Received, r.Deliveries.Received)
+	}
+	if f := RunFailures(r); len(f) != 0 {
+		t.Errorf("run failures %v", f)
+	}
+}
+
+func TestEventsCountFaults(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		configure func(*fakeHub)
+		// want returns the missed, repeated and out-of-order counts the
+		// hub's misbehaviour must show as.
+		want func(h *fakeHub, r *Report) (missed, repeated, outOfOrder int64)
+	}{
+		{"dropped frames are missed", func(h *fakeHub) { h.dropEvery = 7 },
+			func(h *fakeHub, r *Report) (int64, int64, int64) { return h.dropped.Load(), 0, 0 }},
+		// A frame sent twice carries its id twice: the second is not
+		// greater than the previous one.
+		{"frames sent twice are repeated", func(h *fakeHub) { h.repeatEvery = 7 },
+			func(h *fakeHub, r *Report) (int64, int64, int64) { return 0, h.repeated.Load(), h.repeated.Load() }},
+		{"lower ids are out of order", func(h *fakeHub) { h.staleEvery = 5 },
+			func(h *fakeHub, r *Report) (int64, int64, int64) { return 0, 0, r.Orders.Created / 5 * 20 }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			hub := newFakeHub(t, tt.configure)
+			o := quick(hub.URL())
+			o.Drain = 300 * time.Millisecond
+			r := runBench(t, t.Context(), o)
+			e := r.Events
+			missed, repeated, outOfOrder := tt.want(hub, r)
+			if missed+repeated+outOfOrder == 0 {
+				t.Fatal("the fake hub did not misbehave")
+			}
+			if e.Missed != missed || e.Repeated != repeated || e.OutOfOrder != outOfOrder {
+				t.Fatalf("events %+v: want %d missed, %d repeated, %d out of order", e, missed, repeated, outOfOrder)
+			}
+			if e.FaultyClients == 0 || len(e.Faults) == 0 || !e.Faults[0].faulty() {
+				t.Errorf("faults %+v: want the clients listed", e.Faults)
+			}
+			f := RunFailures(r)
+			if len(f) != 1 || !strings.Contains(f[0], "events not delivered exactly once and in order") {
+				t.Errorf("run failures %q: want the events named", f)
+			}
+			var out bytes.Buffer
+			if err := TextReporter(r)(&out); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), e.Faults[0].Client+": ") {
+				t.Errorf("summary does not name the worst client:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// Kicked off mid-run (as a node's shutdown does), every client reconnects
+// with ?since= and the hub replays what it missed.
+func TestReconnectRecovers(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	o := quick(hub.URL())
+	o.Scenario, o.Racers = Accept, 2 // riders are owed their orders' order_accepted
+	on := true
+	o.Reconnect = &on
+	r := runBenchWatching(t, o, once(12, hub.kick))
+	checkEvents(t, r)
+	rc := r.Reconnects
+	if !rc.Enabled || rc.Reconnected != 23 || rc.Recovered != 23 || rc.GaveUp != 0 || r.Connections.Dropped != 23 {
+		t.Fatalf("reconnects %+v, dropped %d: want all 23 clients back and recovered", rc, r.Connections.Dropped)
+	}
+	if rc.Latency.Count != 23 {
+		t.Errorf("reconnect latency %+v, want 23 samples", rc.Latency)
+	}
+	if r.Accepts.BadCount != 0 {
+		t.Errorf("accepts %+v", r.Accepts)
+	}
+}
+
+// A hub that cannot replay sends a snapshot: orders listed in it count as
+// received.
+func TestReconnectSnapshot(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.noResume = true })
+	o := quick(hub.URL())
+	r := runBenchWatching(t, o, once(12, hub.kick))
+	checkEvents(t, r)
+	if rc := r.Reconnects; rc.Reconnected != 23 || rc.Snapshot != 23 || rc.Recovered != 0 {
+		t.Fatalf("reconnects %+v: want 23 snapshots", rc)
+	}
+}
+
+// Without --reconnect a client the hub closed misses what follows, and the
+// run fails.
+func TestNoReconnectMisses(t *testing.T) {
+	hub := newFakeHub(t, nil)
+	o := quick(hub.URL())
+	off := false
+	o.Reconnect = &off
+	o.Drain = 300 * time.Millisecond
+	r := runBenchWatching(t, o, once(12, hub.kick))
+	if r.Reconnects.Enabled || r.Reconnects.Attempts != 0 {
+		t.Errorf("reconnects %+v with --reconnect=false", r.Reconnects)
+	}
+	if e := r.Events; e.Missed == 0 || e.FaultyClients != 20 {
+		t.Fatalf("events %+v: want every driver missing the orders after the kick", e)
+	}
+	if len(RunFailures(r)) == 0 {
+		t.Error("the run did not fail")
+	}
+}
+
+// stormOptions is a small storm against targets.
+func stormOptions(targets ...string) Options {
+	return Options{Scenario: Storm, Targets: targets, Drivers: 20, Orders: 30, Rate: 500,
+		Duration: 10 * time.Second, Timeout: 5 * time.Second}
+}
+
+// Greetings the hub refuses with 1013 are retried until they succeed.
+func TestStormRetriesRefusedGreetings(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.refuse = 25 })
+	r := runBench(t, t.Context(), stormOptions(hub.URL()))
+	st := r.Storm
+	if st == nil || st.Orders != 30 || st.OpenOrders != 30 || st.Greeted != 20 || st.Wrong != 0 {
+		t.Fatalf("storm %+v: want 20 drivers greeted with 30 open orders", st)
+	}
+	// The probe was the first greeting refused, and retried by nobody.
+	if st.Closed1013 != 24 || st.FailuresBy["closed_1013"] != 24 || st.Attempts != 44 {
+		t.Errorf("storm %+v: want 24 greetings refused with 1013 and retried, 44 dials", st)
+	}
+	if st.AllGreetedMS <= 0 || st.Latency.Count != 20 || st.AllGreetedMS < st.Latency.Max-1 {
+		t.Errorf("storm %+v: want every greeting timed, the last one the time until all greeted", st)
+	}
+	if f := RunFailures(r); len(f) != 0 {
+		t.Errorf("run failures %v", f)
+	}
+	if r.Orders.Created != 30 || r.Orders.Cancelled != 30 {
+		t.Errorf("orders %+v: want the 30 open orders created, then cancelled", r.Orders)
+	}
+}
+
+// A hub that greets drivers with an empty list while orders are open fails
+// the storm.
+func TestStormCatchesWrongGreetings(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.emptyGreet = true })
+	o := stormOptions(hub.URL())
+	o.Drivers = 5
+	r := runBench(t, t.Context(), o)
+	st := r.Storm
+	if st.Greeted != 0 || st.Wrong != 5 || st.WrongBy[wrongEmpty] != 5 || st.AllGreetedMS != 0 {
+		t.Fatalf("storm %+v: want 5 wrong (empty) greetings", st)
+	}
+	want := "storm: 5 of 5 drivers not greeted with the 30 open orders: 5 wrongly greeted, mostly empty (5)"
+	if f := RunFailures(r); !slices.ContainsFunc(f, func(s string) bool { return strings.HasPrefix(s, want) }) {
+		t.Errorf("run failures %q, want %q", f, want)
+	}
+}
+
+// Drivers the hub keeps refusing retry until --duration, then count as not
+// greeted; Ctrl-C stops their retries at once.
+func TestStormEndsRetries(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.refuse = 1 << 40 })
+	o := stormOptions(hub.URL())
+	o.Drivers, o.Duration = 5, time.Second
+	start := time.Now()
+	r := runBench(t, t.Context(), o)
+	if st := r.Storm; st.NotGreeted != 5 || st.Greeted != 0 || st.Closed1013 < 10 {
+		t.Fatalf("storm %+v: want 5 drivers refused again and again, then not greeted", st)
+	}
+	if len(RunFailures(r)) == 0 {
+		t.Error("the run did not fail")
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	o.Duration = time.Hour
+	b, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range b.Run(ctx) {
+		if p.Phase == PhaseStorm {
+			cancel()
+		}
+	}
+	if !b.Report().Interrupted || time.Since(start) > 20*time.Second {
+		t.Errorf("interrupted %t after %s: want the storm stopped at once", b.Report().Interrupted, time.Since(start))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,28 +23,62 @@ const (
 	roleUser   = contract.RoleUser
 )
 
-// maxFrame bounds one inbound frame: a connected frame lists every open order.
-const maxFrame = 4 << 20
+// maxFrame bounds one inbound frame: a connected frame lists every open order
+// (about 230 bytes each, so 16 MiB holds some 70,000).
+const maxFrame = 16 << 20
 
-// client is one simulated driver or rider holding a hub feed open.
+// client is one simulated driver or rider: the feeds it holds one after the
+// other (a reconnect replaces the connection) and the account of the events
+// it received over all of them.
 type client struct {
 	global int // index among all drivers (or all users) of the run
+	local  int // index among this fleet's drivers (or users)
 	id     string
 	role   contract.Role
-	conn   *websocket.Conn
+	ledger ledger
 
 	closing atomic.Bool // set before bench closes it, so the close is no drop
 
 	mu      sync.Mutex
+	conn    *websocket.Conn
+	target  int              // index of the target conn is connected to
 	accepts map[string]int64 // order id → instant its accept_order was sent
 }
 
-// dialClient opens the feed of c at base with token and waits for the
-// connected frame, which proves the hub registered the client.
-func dialClient(ctx context.Context, hc *http.Client, base string, role contract.Role, id, token string, timeout time.Duration) (*websocket.Conn, error) {
+// current returns the connection the client holds now.
+func (c *client) current() *websocket.Conn {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn
+}
+
+// replace makes ws the client's connection, to target; it reports false
+// (and leaves ws to the caller) when bench is closing the client.
+func (c *client) replace(ws *websocket.Conn, target int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing.Load() {
+		return false
+	}
+	c.conn, c.target = ws, target
+	return true
+}
+
+// mark is what the registry needs to judge what the client missed.
+func (c *client) mark() clientMark {
+	return clientMark{greetedNS: c.ledger.greetedNS, snapshotNS: c.ledger.snapshotNS.Load()}
+}
+
+// dialClient opens the feed of role/id at base with token, resuming after
+// since when it is not empty, and waits for the connected frame, which
+// proves the hub registered the client; it returns that frame.
+func dialClient(ctx context.Context, hc *http.Client, base string, role contract.Role, id, token, since string, timeout time.Duration) (*websocket.Conn, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	u := "ws" + strings.TrimPrefix(base, "http") + "/ws/" + string(role) + "/" + id
+	if since != "" {
+		u += "?since=" + url.QueryEscape(since)
+	}
 	var hdr http.Header
 	if token != "" {
 		hdr = http.Header{"Authorization": {"Bearer " + token}}
@@ -51,21 +86,21 @@ func dialClient(ctx context.Context, hc *http.Client, base string, role contract
 	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: hc, HTTPHeader: hdr})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
-			return nil, &statusError{op: "dial " + string(role) + " " + id, status: resp.StatusCode}
+			return nil, nil, &statusError{op: "dial " + string(role) + " " + id, status: resp.StatusCode}
 		}
-		return nil, fmt.Errorf("dial %s %s: %w", role, id, err)
+		return nil, nil, fmt.Errorf("dial %s %s: %w", role, id, err)
 	}
 	conn.SetReadLimit(maxFrame)
 	_, data, err := conn.Read(ctx)
 	if err != nil {
 		conn.CloseNow()
-		return nil, fmt.Errorf("read connected frame of %s %s: %w", role, id, err)
+		return nil, nil, fmt.Errorf("read connected frame of %s %s: %w", role, id, err)
 	}
 	if f, ok := parseFrame(data); !ok || string(f.Type) != contract.TypeConnected {
 		conn.CloseNow()
-		return nil, fmt.Errorf("%s %s: %w", role, id, errNoConnected)
+		return nil, nil, fmt.Errorf("%s %s: %w", role, id, errNoConnected)
 	}
-	return conn, nil
+	return conn, data, nil
 }
 
 var errNoConnected = errors.New("first frame is not connected")
@@ -82,8 +117,9 @@ var errNoConnected = errors.New("first frame is not connected")
 func (c *client) readLoop(ctx context.Context, f *fleet) error {
 	var buf bytes.Buffer
 	readCtx := context.WithoutCancel(ctx)
+	conn := c.current()
 	for {
-		typ, r, err := c.conn.Reader(readCtx)
+		typ, r, err := conn.Reader(readCtx)
 		if err != nil {
 			if c.closing.Load() || ctx.Err() != nil {
 				return nil
@@ -116,8 +152,9 @@ func (c *client) sendAccept(ctx context.Context, id string, timeout time.Duratio
 		c.accepts = make(map[string]int64)
 	}
 	c.accepts[id] = monoNow()
+	conn := c.conn
 	c.mu.Unlock()
-	if err := c.conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+	if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 		c.mu.Lock()
 		delete(c.accepts, id)
 		c.mu.Unlock()
@@ -143,20 +180,24 @@ func (c *client) unanswered() int {
 	return len(c.accepts)
 }
 
-// close ends the feed with a normal closure, bounded by timeout.
+// close ends the feed with a normal closure, bounded by timeout; a client
+// reconnecting meanwhile keeps no new connection.
 func (c *client) close(timeout time.Duration) {
+	c.mu.Lock()
 	c.closing.Store(true)
+	conn := c.conn
+	c.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = c.conn.Close(websocket.StatusNormalClosure, "bench done")
+		_ = conn.Close(websocket.StatusNormalClosure, "bench done")
 	}()
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
 	case <-done:
 	case <-t.C:
-		_ = c.conn.CloseNow()
+		_ = conn.CloseNow()
 		<-done
 	}
 }

@@ -28,7 +28,11 @@ type fleet struct {
 
 	life   context.Context // ends every read loop and accept sender
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// dialing ends the dials that follow the ramp (reconnects, the
+	// storm's greetings) when the fleet begins to finish.
+	dialing     context.Context
+	stopDialing context.CancelFunc
+	wg          sync.WaitGroup
 
 	mu      sync.Mutex
 	drivers []*client // by global index / count; nil until connected
@@ -37,6 +41,9 @@ type fleet struct {
 	reg        *registry
 	connectLat *recorder
 	acceptLat  *recorder
+	reconnects reconnects
+	st         storm
+	stormed    atomic.Bool // the storm scenario started
 	errors     errorCounts
 	dialErrors errorCounts // failed dials by cause, also counted in errors
 
@@ -67,9 +74,12 @@ type fleetProgress struct {
 	Dropped        int64   `json:"dropped"`         // feeds the hub closed
 	Delivered      int64   `json:"delivered"`       // new_order of measured orders
 	Warm           int64   `json:"warm"`            // new_order of warm-up orders
+	Reached        int64   `json:"reached"`         // (driver, order) pairs reached by new_order or a snapshot
 	Frames         int64   `json:"frames"`          // every frame received
 	Errors         int64   `json:"errors"`          // every error counted
 	AcceptsPending int64   `json:"accepts_pending"` // accept_order without answer
+	Reconnected    int64   `json:"reconnected"`     // feeds reopened after the hub ended them
+	Settled        int64   `json:"settled"`         // storm: drivers greeted, wrongly greeted or out of time
 	P99            float64 `json:"p99_ms"`          // delivery p99 so far
 }
 
@@ -86,6 +96,9 @@ type fleetResult struct {
 	CPUSeconds     float64                `json:"cpu_seconds"`
 	FileLimit      FileLimit              `json:"file_limit"`
 	EarlyArrivals  int64                  `json:"early_arrivals"`
+	Events         eventTally             `json:"events"`
+	Reconnects     reconnectTally         `json:"reconnects"`
+	Storm          *stormTally            `json:"storm,omitempty"`
 }
 
 // newFleet prepares the share index of count; opts must have its defaults.
@@ -103,6 +116,8 @@ func newFleet(ctx context.Context, opts Options, index, count int) (*fleet, erro
 		reg:        newRegistry(),
 		connectLat: newRecorder(),
 		acceptLat:  newRecorder(),
+		reconnects: reconnects{latency: newRecorder()},
+		st:         storm{latency: newRecorder()},
 		cpuStart:   cpuTime(),
 	}
 	f.drivers = make([]*client, share(opts.Drivers, index, count))
@@ -122,6 +137,7 @@ func newFleet(ctx context.Context, opts Options, index, count int) (*fleet, erro
 		f.dialers = append(f.dialers, dialClientFor(net.IP(ip.AsSlice()), opts.Timeout))
 	}
 	f.life, f.cancel = context.WithCancel(ctx)
+	f.dialing, f.stopDialing = context.WithCancel(f.life)
 	return f, nil
 }
 
@@ -163,8 +179,12 @@ func userID(run string, g int) string   { return fmt.Sprintf("bench-%s-u%d", run
 const maxDialsInFlight = 256
 
 // ramp opens this fleet's feeds, paced at its share of ConnectRate, and
-// returns once every dial has succeeded or failed, or ctx ends.
+// returns once every dial has succeeded or failed, or ctx ends. The storm
+// scenario has no ramp: its drivers dial at once (see storm).
 func (f *fleet) ramp(ctx context.Context) {
+	if f.opts.Scenario == Storm {
+		return
+	}
 	rate := f.opts.ConnectRate / float64(f.count)
 	total := len(f.drivers) + len(f.users)
 	start := time.Now()
@@ -213,10 +233,10 @@ func (f *fleet) connect(ctx context.Context, k int) {
 		f.errors.addErr(err)
 		return
 	}
-	base := f.opts.Targets[conn%len(f.opts.Targets)]
+	target := conn % len(f.opts.Targets)
 	hc := f.dialers[conn%len(f.dialers)]
 	start := time.Now()
-	ws, err := dialClient(ctx, hc, base, role, id, token, f.opts.Timeout)
+	ws, hello, err := dialClient(ctx, hc, f.opts.Targets[target], role, id, token, "", f.opts.Timeout)
 	if err != nil {
 		f.failed.Add(1)
 		kind := errorKind(err)
@@ -228,27 +248,45 @@ func (f *fleet) connect(ctx context.Context, k int) {
 		return
 	}
 	f.connectLat.record(k, time.Since(start))
-	c := &client{global: g, id: id, role: role, conn: ws}
+	c := &client{global: g, local: local, id: id, role: role, conn: ws, target: target}
+	c.ledger.greetedNS = monoNow()
+	c.ledger.position(parseGreeting(hello).lastEventID)
 	f.mu.Lock()
 	if role == roleDriver {
 		f.drivers[local] = c
-		f.openDrivers.Add(1)
 	} else {
 		f.users[local] = c
 	}
 	f.mu.Unlock()
-	f.open.Add(1)
-	f.wg.Go(func() {
+	f.opened(c, 1)
+	f.wg.Go(func() { f.hold(c) })
+}
+
+// opened counts a feed of c opened (n = 1) or ended (n = -1).
+func (f *fleet) opened(c *client, n int64) {
+	if c.role == roleDriver {
+		f.openDrivers.Add(n)
+	}
+	f.open.Add(n)
+}
+
+// hold reads c's feeds until the fleet finishes: when the hub ends a
+// connection, c reconnects if Options.Reconnect allows and reads on. It
+// returns when bench closes c, or c stays disconnected.
+func (f *fleet) hold(c *client) {
+	for {
 		err := c.readLoop(f.life, f)
-		if c.role == roleDriver {
-			f.openDrivers.Add(-1)
+		f.opened(c, -1)
+		if err == nil {
+			return
 		}
-		f.open.Add(-1)
-		if err != nil {
-			f.dropped.Add(1)
-			f.errors.add("dropped_"+errorKind(err), 1)
+		f.dropped.Add(1)
+		f.errors.add("dropped_"+errorKind(err), 1)
+		if !*f.opts.Reconnect || !f.reconnect(c) {
+			return
 		}
-	})
+		f.opened(c, 1)
+	}
 }
 
 // handle routes one frame read by c at (monotonic ns).
@@ -259,11 +297,29 @@ func (f *fleet) handle(c *client, data []byte, at int64) {
 		f.errors.add(kindBadFrame, 1)
 		return
 	}
-	switch string(fr.Type) {
+	if isEvent(fr.Type) {
+		c.ledger.observe(fr.ID)
+	}
+	switch typ := string(fr.Type); typ {
 	case contract.TypeNewOrder:
-		if c.role == roleDriver && len(fr.OrderID) > 0 {
-			f.reg.delivery(c.global, fr.OrderID, at)
+		if c.role == roleDriver && len(fr.OrderID) > 0 && f.reg.delivery(c.global, c.local, fr.OrderID, at) {
+			c.ledger.repeated.Add(1)
 		}
+	case contract.TypeOrderAccepted, contract.TypeOrderCancelled:
+		if len(fr.OrderID) == 0 {
+			break
+		}
+		var repeat bool
+		if c.role == roleDriver {
+			repeat = f.reg.closing(typ, c.local, fr.OrderID)
+		} else {
+			repeat = f.reg.riderClosing(typ, fr.OrderID)
+		}
+		if repeat {
+			c.ledger.repeated.Add(1)
+		}
+	case contract.TypeOpenOrders, contract.TypeRiderOrders:
+		f.snapshot(c, data)
 	case contract.TypeAcceptResult:
 		if sent, ok := c.acceptAnswered(fr.OrderID); ok {
 			f.acceptLat.record(c.global, time.Duration(at-sent))
@@ -271,6 +327,24 @@ func (f *fleet) handle(c *client, data []byte, at int64) {
 		}
 	case contract.TypeError:
 		f.errors.add(kindErrorFrame, 1)
+	}
+}
+
+// snapshot records the state a frame gave c in place of events: a driver's
+// open orders, a rider's orders with their status.
+func (f *fleet) snapshot(c *client, data []byte) {
+	c.ledger.snapshotNS.Store(monoNow())
+	if c.role == roleDriver {
+		eachOrderID(data, func(id []byte) { f.reg.snapshot(c.local, id) })
+		return
+	}
+	orders, ok := riderSnapshot(data)
+	if !ok {
+		f.errors.add(kindBadFrame, 1)
+		return
+	}
+	for _, o := range orders {
+		f.reg.riderSnapshot([]byte(o.OrderID), o.Status)
 	}
 }
 
@@ -332,9 +406,12 @@ func (f *fleet) progress() fleetProgress {
 		Dropped:        f.dropped.Load(),
 		Delivered:      f.reg.measured.Load(),
 		Warm:           f.reg.warm.Load(),
+		Reached:        f.reg.reached.Load(),
 		Frames:         f.frames.Load(),
 		Errors:         f.errors.total(),
 		AcceptsPending: pending,
+		Reconnected:    f.reconnects.reconnected.Load(),
+		Settled:        f.st.settled.Load(),
 		P99:            f.p99SoFar(),
 	}
 }
@@ -351,12 +428,15 @@ func (f *fleet) p99SoFar() float64 {
 	return f.p99
 }
 
-// closeConcurrency bounds simultaneous close handshakes at the end.
-const closeConcurrency = 64
+// closeConcurrency bounds simultaneous close handshakes at the end; each
+// takes at most 2 s, so even an overloaded hub lets 16,000 feeds close
+// within half a minute.
+const closeConcurrency = 1024
 
 // finish closes every feed, stops every goroutine of the fleet and returns
 // what it measured.
 func (f *fleet) finish() *fleetResult {
+	f.stopDialing()
 	p := f.progress()
 	f.mu.Lock()
 	all := make([]*client, 0, len(f.drivers)+len(f.users))
@@ -379,10 +459,13 @@ func (f *fleet) finish() *fleetResult {
 	f.cancel()
 	f.wg.Wait()
 
+	t := f.reg.tally(f.driversAtStart.Load(), marks(f.drivers), f.riderOf)
 	res := &fleetResult{
 		Progress:       p,
 		DriversAtStart: f.driversAtStart.Load(),
-		Tally:          f.reg.tally(f.driversAtStart.Load()),
+		Tally:          t,
+		Events:         f.events(t.Missed),
+		Reconnects:     f.reconnects.tally(),
 		Delivery:       exportHist(f.reg.latency.snapshot()),
 		Connect:        exportHist(f.connectLat.snapshot()),
 		Accept:         exportHist(f.acceptLat.snapshot()),
@@ -393,7 +476,41 @@ func (f *fleet) finish() *fleetResult {
 	if p.AcceptsPending > 0 {
 		f.errors.add(kindAcceptNoAnswer, p.AcceptsPending)
 	}
+	res.Events.InSnapshot = t.InSnapshot
+	if f.stormed.Load() {
+		res.Storm = f.st.tally()
+	}
 	res.Errors = f.errors.snapshot()
 	res.DialErrors = f.dialErrors.snapshot()
 	return res
+}
+
+// marks lists what the registry needs of each client (zero for one that
+// never connected).
+func marks(clients []*client) []clientMark {
+	out := make([]clientMark, len(clients))
+	for i, c := range clients {
+		if c != nil {
+			out[i] = c.mark()
+		}
+	}
+	return out
+}
+
+// riderOf names the rider of the order of seq (orders are the riders'
+// round-robin) when this fleet holds it and it connected.
+func (f *fleet) riderOf(seq int64) (clientMark, int, bool) {
+	riders := f.opts.riders()
+	if riders == 0 {
+		return clientMark{}, 0, false
+	}
+	g := int(seq % int64(riders))
+	if g%f.count != f.index {
+		return clientMark{}, 0, false
+	}
+	c := f.users[g/f.count]
+	if c == nil {
+		return clientMark{}, 0, false
+	}
+	return c.mark(), g, true
 }

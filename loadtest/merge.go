@@ -16,8 +16,9 @@ const maxBadOrders = 1000
 // stats into r.
 func (b *Bench) fill(r *Report, results []*fleetResult, targets []TargetReport) {
 	o := b.opts
-	delivery, connect, accept := newHist(), newHist(), b.acceptLat.snapshot()
+	delivery, connect, accept, reconnect := newHist(), newHist(), b.acceptLat.snapshot(), newHist()
 	var merr []error
+	var riders []riderWatch
 	races := make(map[string][2]int32)
 	b.mu.Lock()
 	for id, t := range b.races {
@@ -34,7 +35,7 @@ func (b *Bench) fill(r *Report, results []*fleetResult, targets []TargetReport) 
 		for _, pair := range []struct {
 			into *hdrhistogram.Histogram
 			s    *hdrhistogram.Snapshot
-		}{{delivery, res.Delivery}, {connect, res.Connect}, {accept, res.Accept}} {
+		}{{delivery, res.Delivery}, {connect, res.Connect}, {accept, res.Accept}, {reconnect, res.Reconnects.Latency}} {
 			if err := importHist(pair.into, pair.s); err != nil {
 				merr = append(merr, err)
 			}
@@ -49,6 +50,10 @@ func (b *Bench) fill(r *Report, results []*fleetResult, targets []TargetReport) 
 		d.Lost += res.Tally.Lost
 		d.Duplicated += res.Tally.Duplicated
 		d.Foreign += res.Tally.Foreign
+		d.InSnapshot += res.Tally.InSnapshot
+		r.Events.add(res.Events)
+		r.Reconnects.add(res.Reconnects)
+		riders = append(riders, res.Tally.Riders...)
 		d.Warm += p.Warm
 		d.Frames += p.Frames
 		r.Errors = mergeCounts(r.Errors, res.Errors)
@@ -59,6 +64,10 @@ func (b *Bench) fill(r *Report, results []*fleetResult, targets []TargetReport) 
 		}
 	}
 	r.Errors = mergeCounts(r.Errors, b.errors.snapshot())
+	r.Events.judgeRiders(riders, races, o.RunID)
+	r.Events.finish()
+	r.Reconnects.Enabled = *o.Reconnect
+	r.Reconnects.Latency = summarize(reconnect)
 	for _, err := range merr {
 		r.Notes = append(r.Notes, err.Error())
 	}
@@ -161,6 +170,9 @@ func serverReport(targets []TargetReport, deliveries int64) ServerReport {
 		if t.Before != nil && t.After != nil {
 			s.FramesDropped += t.After.Counters.FramesDropped - t.Before.Counters.FramesDropped
 			s.SlowDisconnected += t.After.Counters.SlowClientsDisconnected - t.Before.Counters.SlowClientsDisconnected
+			if t.Before.Redis != nil && t.After.Redis != nil {
+				s.Outages += t.After.Redis.Outages - t.Before.Redis.Outages
+			}
 		}
 	}
 	if deliveries > 0 {

@@ -29,10 +29,13 @@ const (
 	// Soak runs fan-out and accept races together for a long time and
 	// reports every interval.
 	Soak Scenario = "soak"
+	// Storm creates open orders, then connects every driver at one instant
+	// and times until each is greeted with every open order.
+	Storm Scenario = "storm"
 )
 
 // Scenarios lists every scenario in the order help texts show them.
-var Scenarios = []Scenario{Fanout, Accept, Connect, Soak}
+var Scenarios = []Scenario{Fanout, Accept, Connect, Soak, Storm}
 
 // ParseScenario returns the scenario called name.
 func ParseScenario(name string) (Scenario, error) {
@@ -41,7 +44,7 @@ func ParseScenario(name string) (Scenario, error) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect or soak)", name)
+	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect, soak or storm)", name)
 }
 
 // How racers send their accepts in the accept and soak scenarios.
@@ -73,12 +76,17 @@ type Options struct {
 	// Users is the number of riders: orders are created in their names
 	// round-robin and each has its own feed connected. 0 means the default;
 	// a negative number means no rider feeds (orders then come from one
-	// rider id that never connects).
+	// rider id that never connects). In the storm scenario riders only
+	// create the open orders and never connect.
 	Users int `json:"users"`
 	// Rate is the number of orders created per second.
 	Rate float64 `json:"rate"`
+	// Orders is the number of open orders the storm scenario creates before
+	// its drivers connect.
+	Orders int `json:"orders,omitempty"`
 	// Duration is the measured part of the run (after the warm-up); in the
-	// connect scenario it is how long connections are held.
+	// connect scenario it is how long connections are held, in the storm
+	// scenario how long drivers have to be greeted.
 	Duration time.Duration `json:"duration"`
 	// WarmUp runs the same load before measuring; its deliveries are
 	// counted apart and never enter the histograms. Negative disables it.
@@ -92,6 +100,12 @@ type Options struct {
 	// ConnectRate is the number of new connections started per second
 	// during the ramp, over all processes.
 	ConnectRate float64 `json:"connect_rate"`
+	// Reconnect makes a client whose connection the hub ends (a node's
+	// shutdown, a drop, a refused greeting) reconnect to the next target
+	// with ?since= and go on; without it the client stays disconnected and
+	// misses what follows. nil means the scenario's default: on for fanout
+	// and soak.
+	Reconnect *bool `json:"reconnect,omitempty"`
 	// Interval is the period of progress lines and soak report lines.
 	Interval time.Duration `json:"interval"`
 	// Timeout bounds every dial and every HTTP request.
@@ -131,13 +145,18 @@ const (
 	DefaultUsers       = 10
 	DefaultRate        = 50
 	DefaultDuration    = 10 * time.Second
-	DefaultWarmUp      = 2 * time.Second
-	DefaultDrain       = 3 * time.Second
-	DefaultRacers      = 10
-	DefaultConnectRate = 2000
-	DefaultInterval    = time.Second
-	DefaultTimeout     = 10 * time.Second
-	DefaultMaxInFlight = 1024
+	DefaultStormOrders = 3000
+	// DefaultStormRate creates the storm's open orders in 3 s.
+	DefaultStormRate = 1000
+	// DefaultStormDuration bounds the wait for every driver's greeting.
+	DefaultStormDuration = time.Minute
+	DefaultWarmUp        = 2 * time.Second
+	DefaultDrain         = 3 * time.Second
+	DefaultRacers        = 10
+	DefaultConnectRate   = 2000
+	DefaultInterval      = time.Second
+	DefaultTimeout       = 10 * time.Second
+	DefaultMaxInFlight   = 1024
 	// maxClients bounds drivers plus users so a typo cannot ask for a
 	// billion sockets.
 	maxClients = 1_000_000
@@ -152,6 +171,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Rate == 0 {
 		o.Rate = DefaultRate
+		if o.Scenario == Storm {
+			o.Rate = DefaultStormRate
+		}
+	}
+	if o.Orders == 0 && o.Scenario == Storm {
+		o.Orders = DefaultStormOrders
 	}
 	if len(o.Targets) == 0 {
 		o.Targets = []string{DefaultTarget}
@@ -168,15 +193,19 @@ func (o Options) withDefaults() Options {
 		o.Users = max(DefaultUsers, int(math.Ceil(o.Rate/10)))
 	}
 	if o.Duration == 0 {
-		o.Duration = DefaultDuration
-		if o.Scenario == Soak {
+		switch o.Scenario {
+		case Soak:
 			o.Duration = 5 * time.Minute
+		case Storm:
+			o.Duration = DefaultStormDuration
+		default:
+			o.Duration = DefaultDuration
 		}
 	}
 	if o.WarmUp == 0 {
 		o.WarmUp = DefaultWarmUp
 	}
-	if o.WarmUp < 0 || o.Scenario == Connect {
+	if o.WarmUp < 0 || o.Scenario == Connect || o.Scenario == Storm {
 		o.WarmUp = 0
 	}
 	if o.Drain == 0 {
@@ -190,6 +219,10 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ConnectRate == 0 {
 		o.ConnectRate = DefaultConnectRate
+	}
+	if o.Reconnect == nil {
+		on := o.Scenario == Fanout || o.Scenario == Soak
+		o.Reconnect = &on
 	}
 	if o.Interval == 0 {
 		o.Interval = DefaultInterval
@@ -237,6 +270,12 @@ func (o Options) validate() error {
 	}
 	if o.Duration < 0 || o.Duration > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("duration %s: want up to 24h", o.Duration))
+	}
+	if o.Orders < 0 || (o.Orders > 0 && o.Scenario != Storm) {
+		errs = append(errs, fmt.Errorf("orders %d: only the storm scenario takes a number of open orders", o.Orders))
+	}
+	if o.Scenario == Storm && o.Rate <= 0 {
+		errs = append(errs, fmt.Errorf("rate %g: the storm creates its open orders at a positive rate", o.Rate))
 	}
 	if n := o.plannedOrders(); n > maxOrders {
 		errs = append(errs, fmt.Errorf("rate × (warm-up + duration) = %d orders: want at most %d", n, maxOrders))
@@ -287,7 +326,7 @@ func (o Options) rateNotes() []string {
 	if o.Scenario == Connect {
 		return nil
 	}
-	if per := o.Rate / float64(max(o.riders(), 1)); per > callerRateLimit {
+	if per := o.Rate / float64(o.creators()); per > callerRateLimit {
 		notes = append(notes, fmt.Sprintf("each rider creates %.0f orders/s, above the hub's default %d calls/s per caller: "+
 			"raise --users or the hub's --http-rate", per, callerRateLimit))
 	}
@@ -309,15 +348,38 @@ func (o Options) redacted() Options {
 	return o
 }
 
-// riders is the number of rider feeds: Users, or none when it is negative.
-func (o Options) riders() int { return max(o.Users, 0) }
+// riders is the number of rider feeds: Users, or none when it is negative
+// or the scenario is the storm.
+func (o Options) riders() int {
+	if o.Scenario == Storm {
+		return 0
+	}
+	return max(o.Users, 0)
+}
+
+// creators is the number of rider ids orders are created for, round-robin.
+func (o Options) creators() int {
+	if o.Scenario == Storm {
+		return max(o.Users, 1)
+	}
+	return max(o.riders(), 1)
+}
 
 // plannedOrders is the number of orders the schedule holds.
 func (o Options) plannedOrders() int64 {
-	if o.Scenario == Connect || o.Rate <= 0 {
-		return 0
+	return o.schedule().total()
+}
+
+// schedule is the run's plan of orders: none to connect, the storm's open
+// orders at Rate, else Rate over the warm-up and the duration.
+func (o Options) schedule() schedule {
+	switch {
+	case o.Scenario == Connect || o.Rate <= 0:
+		return schedule{}
+	case o.Scenario == Storm:
+		return schedule{rate: o.Rate, count: int64(o.Orders)}
 	}
-	return scheduleFor(o.Rate, o.WarmUp, o.Duration).total()
+	return scheduleFor(o.Rate, o.WarmUp, o.Duration)
 }
 
 // parseTarget checks that raw is an http(s) base URL with a host.

@@ -26,8 +26,10 @@ type Progress struct {
 	Delivered      int64   // deliveries of measured orders received
 	WarmExpected   int64   // the same for warm-up orders
 	WarmDelivered  int64   //
+	Reached        int64   // (driver, order) pairs of either reached by a frame or a snapshot
 	Frames         int64   // every frame received
 	AcceptsPending int64   // WebSocket accepts not yet answered
+	Settled        int64   // storm: drivers greeted, wrongly greeted or out of time
 	Errors         int64   // errors of every kind so far
 	P99            float64 // delivery p99 so far in ms (worst process), refreshed each second
 }
@@ -60,8 +62,10 @@ func (b *Bench) Progress() Progress {
 		p.Dropped += fp.Dropped
 		p.Delivered += fp.Delivered
 		p.WarmDelivered += fp.Warm
+		p.Reached += fp.Reached
 		p.Frames += fp.Frames
 		p.AcceptsPending += fp.AcceptsPending
+		p.Settled += fp.Settled
 		p.Errors += fp.Errors
 		p.P99 = max(p.P99, fp.P99)
 	}

@@ -20,7 +20,10 @@ type Report struct {
 	Connections ConnectionReport `json:"connections"`
 	Orders      OrderReport      `json:"orders"`
 	Deliveries  DeliveryReport   `json:"deliveries"`
+	Events      EventReport      `json:"events"`
+	Reconnects  ReconnectReport  `json:"reconnects"`
 	Accepts     *AcceptReport    `json:"accepts,omitempty"` // accept and soak only
+	Storm       *StormReport     `json:"storm,omitempty"`   // storm only
 	Errors      map[string]int64 `json:"errors"`            // count by kind
 	BenchCPU    CPUReport        `json:"bench_cpu"`
 	Server      ServerReport     `json:"server"`
@@ -70,16 +73,48 @@ type OrderReport struct {
 
 // DeliveryReport is the fan-out of measured (not warm-up) orders.
 type DeliveryReport struct {
-	Expected   int64   `json:"expected"`   // measured orders × drivers at start
-	Received   int64   `json:"received"`   // new_order frames of measured orders
-	Lost       int64   `json:"lost"`       // expected but never received
-	Duplicated int64   `json:"duplicated"` // received more than once
-	LossRate   float64 `json:"loss_rate"`  // lost / expected
-	PerSecond  float64 `json:"per_second"` // received / measured duration
-	Warm       int64   `json:"warm"`       // new_order frames of warm-up orders
-	Foreign    int64   `json:"foreign"`    // new_order frames of orders bench did not register
-	Frames     int64   `json:"frames"`     // every frame received, all types
-	Latency    Latency `json:"latency"`    // due instant to arrival
+	Expected   int64   `json:"expected"`    // measured orders × drivers at start
+	Received   int64   `json:"received"`    // new_order frames of measured orders
+	Lost       int64   `json:"lost"`        // expected, neither received nor in a snapshot
+	Duplicated int64   `json:"duplicated"`  // received more than once
+	InSnapshot int64   `json:"in_snapshot"` // expected, and listed in a snapshot instead of sent as a frame
+	LossRate   float64 `json:"loss_rate"`   // lost / expected
+	PerSecond  float64 `json:"per_second"`  // received / measured duration
+	Warm       int64   `json:"warm"`        // new_order frames of warm-up orders
+	Foreign    int64   `json:"foreign"`     // new_order frames of orders bench did not register
+	Frames     int64   `json:"frames"`      // every frame received, all types
+	Latency    Latency `json:"latency"`     // due instant to arrival
+}
+
+// EventReport checks, client by client, the hub's promise: every event a
+// client is owed reaches it once, in id order, over all its connections. A
+// driver is owed the new_order of every order bench created after the
+// driver was first greeted; a rider, the order_accepted of each of its
+// orders that was won. An owed event listed in a snapshot (a reconnect that
+// could not recover, open_orders or rider_orders after a node's gap) counts
+// as received.
+type EventReport struct {
+	Received   int64 `json:"received"`     // event frames with an id, every client
+	Missed     int64 `json:"missed"`       // owed, neither received nor in a snapshot
+	Repeated   int64 `json:"repeated"`     // the same event received again by one client
+	OutOfOrder int64 `json:"out_of_order"` // ids not greater than the client's previous one
+	InSnapshot int64 `json:"in_snapshot"`  // owed events a snapshot stood in for
+	WithoutID  int64 `json:"without_id"`   // event frames without a readable id
+	// FaultyClients counts clients with a missed, repeated or out-of-order
+	// event; Faults lists the first maxFaults of them, worst first.
+	FaultyClients int64         `json:"faulty_clients"`
+	Faults        []ClientFault `json:"faults"`
+}
+
+// ReconnectReport counts the clients' reconnects (Options.Reconnect).
+type ReconnectReport struct {
+	Enabled     bool    `json:"enabled"`
+	Attempts    int64   `json:"attempts"`    // dials after a connection ended
+	Reconnected int64   `json:"reconnected"` // greeted again
+	Recovered   int64   `json:"recovered"`   // connected said recovered: the missed events followed
+	Snapshot    int64   `json:"snapshot"`    // connected carried a snapshot instead
+	GaveUp      int64   `json:"gave_up"`     // clients left disconnected after every attempt failed
+	Latency     Latency `json:"latency"`     // connection ended to greeted again
 }
 
 // AcceptReport is the outcome of the accept races.
@@ -128,6 +163,9 @@ type ServerReport struct {
 	PeakConnections     int64   `json:"peak_connections"` // sum over targets after the ramp
 	FramesDropped       int64   `json:"frames_dropped"`
 	SlowDisconnected    int64   `json:"slow_clients_disconnected"`
+	// Outages is the growth of the targets' redis.outages over the run:
+	// times a node decided Redis was down and served from memory.
+	Outages int64 `json:"outages"`
 }
 
 // TargetReport is one target's stats at three instants: before the ramp,

@@ -26,6 +26,13 @@ type HubStats struct {
 		FramesDropped           int64 `json:"frames_dropped"`
 		SlowClientsDisconnected int64 `json:"slow_clients_disconnected"`
 	} `json:"counters"`
+	// Redis is absent on a node without Redis (--memory).
+	Redis *struct {
+		Status        string `json:"status"`
+		Outages       int64  `json:"outages"`
+		ProbeFailures int64  `json:"probe_failures"`
+		Resubscribes  int64  `json:"resubscribes"`
+	} `json:"redis,omitempty"`
 	RSSBytes   int64   `json:"rss_bytes"`
 	HeapBytes  int64   `json:"heap_bytes"`
 	Goroutines int64   `json:"goroutines"`

@@ -68,6 +68,8 @@ func headline(r *Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "taxi bench %s: %d target(s)", r.Scenario, len(o.Targets))
 	switch r.Scenario {
+	case Storm:
+		fmt.Fprintf(&b, ", %s drivers at once onto %s open orders", count(int64(o.Drivers)), count(int64(o.Orders)))
 	case Connect:
 		fmt.Fprintf(&b, ", %s drivers and %s riders at %s/s, held %s", count(int64(o.Drivers)), count(int64(o.riders())),
 			count(int64(o.ConnectRate)), o.Duration)
@@ -99,16 +101,28 @@ func writeText(w *errWriter, r *Report) {
 	c := r.Connections
 	fmt.Fprintf(tw, "connections\t%s of %s open, %s failed, %s dropped; connect p50 %s ms, p99 %s ms\n",
 		count(c.Connected), count(c.Planned), count(c.Failed), count(c.Dropped), ms(c.Latency.P50), ms(c.Latency.P99))
-	if r.Scenario != Connect {
+	if st := r.Storm; st != nil {
+		fmt.Fprintf(tw, "storm\t%s\n", stormLine(st))
+		l := st.Latency
+		fmt.Fprintf(tw, "greetings\tp50 %s ms, p90 %s ms, p99 %s ms, max %s ms (storm instant to a correct connected frame); %s dials, %s closed 1013 and retried; server CPU %.2f s\n",
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), count(st.Attempts), count(st.Closed1013), st.ServerCPUSeconds)
+	}
+	if r.Scenario != Connect && r.Scenario != Storm {
 		o := r.Orders
 		fmt.Fprintf(tw, "orders\t%s created of %s (%s in the warm-up), %s failed, %s skipped; create p99 %s ms\n",
 			count(o.Created), count(o.Planned), count(o.Warm), count(o.Failed), count(o.Skipped), ms(o.Latency.P99))
 		d := r.Deliveries
-		fmt.Fprintf(tw, "deliveries\t%s of %s received, %s lost (%.3f%%), %s duplicated; %s/s\n",
-			count(d.Received), count(d.Expected), count(d.Lost), 100*d.LossRate, count(d.Duplicated), count(int64(d.PerSecond)))
+		fmt.Fprintf(tw, "deliveries\t%s of %s received%s, %s lost (%.3f%%), %s duplicated; %s/s\n",
+			count(d.Received), count(d.Expected), inSnapshots(d.InSnapshot), count(d.Lost), 100*d.LossRate, count(d.Duplicated), count(int64(d.PerSecond)))
 		l := d.Latency
 		fmt.Fprintf(tw, "latency\tp50 %s ms, p90 %s ms, p99 %s ms, p99.9 %s ms, max %s ms (order due to new_order received)\n",
 			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
+		e := r.Events
+		fmt.Fprintf(tw, "events\t%s received: %s missed, %s repeated, %s out of order (%s clients at fault)%s\n",
+			count(e.Received), count(e.Missed), count(e.Repeated), count(e.OutOfOrder), count(e.FaultyClients), inSnapshots(e.InSnapshot))
+	}
+	if rc := r.Reconnects; rc.Attempts > 0 || r.Connections.Dropped > 0 {
+		fmt.Fprintf(tw, "reconnects\t%s\n", reconnectLine(r))
 	}
 	if a := r.Accepts; a != nil {
 		fmt.Fprintf(tw, "accepts\t%s orders raced by %d (%s): %s won, %s lost, %s with 0 or 2+ winners; accept p50 %s ms, p99 %s ms\n",
@@ -121,8 +135,11 @@ func writeText(w *errWriter, r *Report) {
 		}
 		return fmt.Sprintf(", %.1f µs per delivery", us)
 	}
-	fmt.Fprintf(tw, "server CPU\t%.2f s%s; %s frames dropped, %s slow clients cut\n",
-		s.CPUSeconds, perDelivery(s.CPUPerDeliveryUS), count(s.FramesDropped), count(s.SlowDisconnected))
+	// A storm's server CPU and outages are on its own lines.
+	if r.Storm == nil {
+		fmt.Fprintf(tw, "server CPU\t%.2f s%s; %s frames dropped, %s slow clients cut%s\n",
+			s.CPUSeconds, perDelivery(s.CPUPerDeliveryUS), count(s.FramesDropped), count(s.SlowDisconnected), outagesText(r))
+	}
 	fmt.Fprintf(tw, "server memory\tRSS %s over %s new connections, %s each\n",
 		bytesIEC(float64(s.RSSDeltaBytes)), count(s.ConnectionsGained), bytesIEC(s.MemoryPerConnection))
 	sat := ""
@@ -142,6 +159,16 @@ func writeText(w *errWriter, r *Report) {
 				break
 			}
 			w.printf("  %s: %d winners, %d losers\n", b.OrderID, b.Wins, b.Losses)
+		}
+	}
+	if e := r.Events; len(e.Faults) > 0 {
+		w.printf("\nclients whose events were not exactly once and in order:\n")
+		for i, f := range e.Faults {
+			if i == 20 {
+				w.printf("  ... and %d more (see --json)\n", e.FaultyClients-20)
+				break
+			}
+			w.printf("  %s: %d missed, %d repeated, %d out of order\n", f.Client, f.Missed, f.Repeated, f.OutOfOrder)
 		}
 	}
 	if len(r.Intervals) > 0 {
@@ -201,19 +228,31 @@ func writeMarkdown(w *errWriter, r *Report) {
 	c := r.Connections
 	w.printf("| connections | %s of %s, %s failed, %s dropped, connect p99 %s ms |\n",
 		count(c.Connected), count(c.Planned), count(c.Failed), count(c.Dropped), ms(c.Latency.P99))
-	if r.Scenario != Connect {
+	if st := r.Storm; st != nil {
+		l := st.Latency
+		w.printf("| storm | %s |\n", stormLine(st))
+		w.printf("| greeting latency | p50 %s, p90 %s, p99 %s, max %s ms; %s dials, %s closed 1013 |\n",
+			ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max), count(st.Attempts), count(st.Closed1013))
+	}
+	if r.Scenario != Connect && r.Scenario != Storm {
 		d := r.Deliveries
 		w.printf("| deliveries | %s of %s, %s lost, %s duplicated, %s/s |\n",
 			count(d.Received), count(d.Expected), count(d.Lost), count(d.Duplicated), count(int64(d.PerSecond)))
 		l := d.Latency
 		w.printf("| delivery latency | p50 %s, p90 %s, p99 %s, p99.9 %s, max %s ms |\n", ms(l.P50), ms(l.P90), ms(l.P99), ms(l.P999), ms(l.Max))
+		e := r.Events
+		w.printf("| events | %s received, %s missed, %s repeated, %s out of order%s |\n",
+			count(e.Received), count(e.Missed), count(e.Repeated), count(e.OutOfOrder), inSnapshots(e.InSnapshot))
 		w.printf("| order creation | %s created, p99 %s ms |\n", count(r.Orders.Created), ms(r.Orders.Latency.P99))
 	}
 	if a := r.Accepts; a != nil {
 		w.printf("| accepts | %s orders raced by %d (%s), %s bad, p99 %s ms |\n", count(a.Orders), a.Racers, a.Via, count(a.BadCount), ms(a.Latency.P99))
 	}
 	s := r.Server
-	w.printf("| server CPU | %.2f s, %.1f µs per delivery |\n", s.CPUSeconds, s.CPUPerDeliveryUS)
+	if rc := r.Reconnects; rc.Attempts > 0 || r.Connections.Dropped > 0 {
+		w.printf("| reconnects | %s |\n", reconnectLine(r))
+	}
+	w.printf("| server CPU | %.2f s, %.1f µs per delivery%s |\n", s.CPUSeconds, s.CPUPerDeliveryUS, outagesText(r))
 	w.printf("| server memory | RSS %s over %s connections, %s each |\n", bytesIEC(float64(s.RSSDeltaBytes)), count(s.ConnectionsGained), bytesIEC(s.MemoryPerConnection))
 	w.printf("| bench CPU | %.2f s, %.2f cores |\n", r.BenchCPU.Seconds, r.BenchCPU.Cores)
 	w.printf("| errors | %s |\n", errorLine(r.Errors))
@@ -224,6 +263,46 @@ func writeMarkdown(w *errWriter, r *Report) {
 		}
 	}
 	w.printf("\n")
+}
+
+// stormLine says whether every driver was greeted correctly, and when.
+func stormLine(st *StormReport) string {
+	all := "not all greeted"
+	if st.AllGreetedMS > 0 || st.Greeted == st.Drivers {
+		all = fmt.Sprintf("all greeted %s ms after the instant", ms(st.AllGreetedMS))
+	}
+	return fmt.Sprintf("%s of %s drivers greeted with the %s open orders, %s wrongly%s, %s not at all: %s; %s Redis outages",
+		count(st.Greeted), count(st.Drivers), count(st.OpenOrders), count(st.Wrong), firstCause(st.WrongBy), count(st.NotGreeted), all, count(st.Outages))
+}
+
+// inSnapshots says how many owed deliveries a snapshot stood in for, if any.
+func inSnapshots(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s more in snapshots)", count(n))
+}
+
+// reconnectLine tells what became of the feeds the hub ended.
+func reconnectLine(r *Report) string {
+	rc := r.Reconnects
+	if !rc.Enabled {
+		return fmt.Sprintf("off: %s feeds ended by the hub stayed closed", count(r.Connections.Dropped))
+	}
+	return fmt.Sprintf("%s of %s ended feeds back (%s recovered, %s with a snapshot), %s gave up, %s attempts; back within p50 %s ms, max %s ms",
+		count(rc.Reconnected), count(r.Connections.Dropped), count(rc.Recovered), count(rc.Snapshot), count(rc.GaveUp),
+		count(rc.Attempts), ms(rc.Latency.P50), ms(rc.Latency.Max))
+}
+
+// outagesText gives the Redis outages the targets counted, when any target
+// runs on Redis.
+func outagesText(r *Report) string {
+	for _, t := range r.Server.Targets {
+		if t.Before != nil && t.Before.Redis != nil {
+			return fmt.Sprintf("; %s Redis outages", count(r.Server.Outages))
+		}
+	}
+	return ""
 }
 
 func sloMeasured(s SLOResult) string {

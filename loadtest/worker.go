@@ -20,6 +20,7 @@ import (
 // the worker's stdin and stdout; the worker logs on stderr.
 //
 //	parent → worker: start {spec}, orders, order {order}..., finish
+//	                 (storm: start {spec}, storm {storm}, finish)
 //	worker → parent: ready {progress}, progress {progress}..., result {result}
 //
 // A worker that meets end of input finishes as if told to, so a parent that
@@ -28,6 +29,7 @@ type workerMsg struct {
 	Kind     string         `json:"kind"`
 	Spec     *fleetSpec     `json:"spec,omitempty"`
 	Order    *orderReg      `json:"order,omitempty"`
+	Storm    *stormStart    `json:"storm,omitempty"`
 	Progress *fleetProgress `json:"progress,omitempty"`
 	Result   *fleetResult   `json:"result,omitempty"`
 	Error    string         `json:"error,omitempty"`
@@ -37,6 +39,7 @@ const (
 	msgStart    = "start"
 	msgOrders   = "orders"
 	msgOrder    = "order"
+	msgStorm    = "storm"
 	msgFinish   = "finish"
 	msgReady    = "ready"
 	msgProgress = "progress"
@@ -158,6 +161,11 @@ func RunWorker(ctx context.Context, in io.Reader, out io.Writer, log *slog.Logge
 		case msgOrder:
 			if m.Order != nil {
 				f.register(*m.Order)
+			}
+		case msgStorm:
+			<-ramped
+			if m.Storm != nil {
+				f.storm(*m.Storm)
 			}
 		}
 	}
@@ -285,6 +293,12 @@ func (r *remoteFleet) startOrders() {
 
 func (r *remoteFleet) register(reg orderReg) {
 	if err := r.lw.send(workerMsg{Kind: msgOrder, Order: &reg}); err != nil {
+		r.setErr(err)
+	}
+}
+
+func (r *remoteFleet) storm(st stormStart) {
+	if err := r.lw.send(workerMsg{Kind: msgStorm, Storm: &st}); err != nil {
 		r.setErr(err)
 	}
 }

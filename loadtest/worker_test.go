@@ -130,3 +130,17 @@ func TestHistogramSnapshotsMerge(t *testing.T) {
 		t.Error("a snapshot with a negative count was imported")
 	}
 }
+
+// The storm's drivers are spread over worker processes like any others.
+func TestProcsStorm(t *testing.T) {
+	hub := newFakeHub(t, func(h *fakeHub) { h.refuse = 7 })
+	o := workerOptions(t, stormOptions(hub.URL()), 3)
+	r := runBench(t, t.Context(), o)
+	st := r.Storm
+	if st.Greeted != 20 || st.OpenOrders != 30 || st.Closed1013 != 6 || st.Latency.Count != 20 || st.AllGreetedMS <= 0 {
+		t.Fatalf("storm %+v: want 20 drivers over 3 processes greeted, 6 refusals retried", st)
+	}
+	if r.Machine.Procs != 3 || len(r.Limits) != 3 {
+		t.Errorf("machine %+v, %d file limits: want 3 processes", r.Machine, len(r.Limits))
+	}
+}

@@ -25,6 +25,7 @@ type benchOptions struct {
 	quiet     bool
 	insecure  bool
 	worker    bool
+	reconnect bool
 	// sources names the settings the environment gave, for messages.
 	sources envSources
 }
@@ -35,7 +36,7 @@ const stdoutPath = "-"
 func newCmdBench(io *IOStreams, runF func(context.Context, *benchOptions) error) *cobra.Command {
 	opts := &benchOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "bench [fanout|accept|connect|soak]",
+		Use:   "bench [fanout|accept|connect|soak|storm]",
 		Short: "Load-test one or more hubs and check their published claims",
 		Long: `Load-test running hubs with simulated drivers and riders, then print one line
 per published claim (delivery latency under 10 ms, 100,000+ messages/s,
@@ -51,6 +52,10 @@ Scenarios:
            --duration, report server memory per connection
   soak     fanout and accept together for a long --duration, a report line
            every --interval
+  storm    --orders open orders created first, then every one of --drivers
+           connects at the same instant; reports the time until each is
+           greeted with exactly those orders (a greeting closed 1013 is
+           retried), the greeting latencies and the hubs' Redis outages
 
 Orders follow an open-loop schedule (no coordinated omission); the
 --warm-up is excluded from every figure (--warm-up 0 skips it). Progress goes
@@ -58,20 +63,29 @@ to stderr, the summary to stdout; --json - (or --markdown -) writes that
 report to stdout instead, and the summary to stderr. Ctrl-C stops the run and
 prints the partial summary. docs/bench.md describes every flag and JSON field.
 
+Every client checks the event ids it receives: an event it was owed and
+never got (missed), got twice (repeated) or whose id was not above the one
+before (out of order) fails the run. In fanout and soak a feed the hub ends
+(a node's shutdown, a drop) reconnects to the next target with ?since=, so
+the hub replays what it missed (--reconnect=false: it stays closed).
+
 Exit status: 0 the run worked and every --slo threshold held; 1 the run
-itself failed (no connection held, every order failed, or nothing was
-delivered: whatever --slo says), an --slo threshold was breached, or the run
-was interrupted; 2 bad flags.
+itself failed (no connection held, every order failed, nothing was
+delivered, a client's events were missed, repeated or out of order, or a
+storm driver was not greeted correctly or a target counted a Redis outage:
+whatever --slo says), an --slo threshold was breached, or the run was
+interrupted; 2 bad flags.
 
 SLO metrics: ` + sloHelp(),
 		Example: `  taxi bench                                   # about 13 s against http://127.0.0.1:8080
   taxi bench accept --racers 10 --rate 100 --drivers 500
   taxi bench connect --drivers 15000 --connect-rate 3000 --duration 30s
+  taxi bench storm --drivers 16000 --orders 3000 --procs 4
   taxi bench --json - --quiet | jq .deliveries
   taxi bench --target http://10.0.0.1:8080 --target http://10.0.0.2:8080 \
       --drivers 5000 --rate 10 --slo 'p99<10ms,loss=0' --json report.json`,
 		Args:      usageArgs(cobra.MaximumNArgs(1)),
-		ValidArgs: []string{"fanout", "accept", "connect", "soak"},
+		ValidArgs: []string{"fanout", "accept", "connect", "soak", "storm"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				s, err := loadtest.ParseScenario(args[0])
@@ -93,6 +107,10 @@ SLO metrics: ` + sloHelp(),
 			if cmd.Flags().Changed("warm-up") && opts.lib.WarmUp == 0 {
 				opts.lib.WarmUp = -1
 			}
+			// Unset, --reconnect follows the scenario.
+			if cmd.Flags().Changed("reconnect") {
+				opts.lib.Reconnect = &opts.reconnect
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -105,13 +123,15 @@ SLO metrics: ` + sloHelp(),
 	f.StringVar(&o.OrdersVia, "orders-via", loadtest.OrdersViaFirst, "create orders through the first target or all targets round-robin: first|all")
 	f.IntVar(&o.Drivers, "drivers", loadtest.DefaultDrivers, "simulated driver connections")
 	f.IntVar(&o.Users, "users", 0, "simulated riders, each with a feed; orders are theirs round-robin (0: 10, or more at high --rate; -1: no rider feeds)")
-	f.Float64Var(&o.Rate, "rate", loadtest.DefaultRate, "orders created per second (open loop)")
-	f.DurationVar(&o.Duration, "duration", 0, "measured length of the run; for connect, how long connections are held (default 10s, soak 5m)")
+	f.Float64Var(&o.Rate, "rate", 0, "orders created per second, open loop (default 50, storm 1000)")
+	f.IntVar(&o.Orders, "orders", 0, "storm: open orders created before the drivers connect (default 3000)")
+	f.DurationVar(&o.Duration, "duration", 0, "measured length of the run; for connect, how long connections are held; for storm, how long drivers have to be greeted (default 10s, soak 5m, storm 1m)")
 	f.DurationVar(&o.WarmUp, "warm-up", loadtest.DefaultWarmUp, "load before measuring, excluded from every figure; 0 skips it")
 	f.DurationVar(&o.Drain, "drain", loadtest.DefaultDrain, "longest wait for late deliveries after the last order")
 	f.IntVar(&o.Racers, "racers", loadtest.DefaultRacers, "drivers racing each order (accept, soak)")
 	f.StringVar(&o.RaceVia, "race-via", loadtest.RaceBoth, "how racers accept: http|ws|both")
 	f.Float64Var(&o.ConnectRate, "connect-rate", loadtest.DefaultConnectRate, "new connections per second during the ramp")
+	f.BoolVar(&opts.reconnect, "reconnect", false, "reconnect a feed the hub ends, to the next target with ?since= (default on for fanout and soak; --reconnect=false turns it off)")
 	f.DurationVar(&o.Interval, "interval", 0, "period of plain progress lines and soak report lines (default 1s, soak 10s)")
 	f.DurationVar(&o.Timeout, "timeout", loadtest.DefaultTimeout, "bound of every dial and HTTP request")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", loadtest.DefaultMaxInFlight, "HTTP requests in flight at most; orders due beyond it are skipped and counted")

@@ -56,6 +56,18 @@ func TestBenchFlags(t *testing.T) {
 	if o.slo != "p99<1ms" || o.jsonPath != "r.json" || !o.quiet || o.sourceIPs != "127.0.0.1-127.0.0.3" {
 		t.Errorf("command options %+v", o)
 	}
+	if l.Reconnect != nil {
+		t.Errorf("reconnect %v without --reconnect, want the scenario's default (nil)", *l.Reconnect)
+	}
+	for _, tt := range []struct {
+		arg  string
+		want bool
+	}{{"--reconnect", true}, {"--reconnect=false", false}} {
+		o, err := parseBench(t, "accept", tt.arg)
+		if err != nil || o.lib.Reconnect == nil || *o.lib.Reconnect != tt.want {
+			t.Errorf("%s: reconnect %v, err %v; want %t", tt.arg, o.lib.Reconnect, err, tt.want)
+		}
+	}
 }
 
 func TestBenchDefaults(t *testing.T) {
@@ -64,9 +76,25 @@ func TestBenchDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A zero rate, orders or duration is the scenario's default.
 	if o.lib.Scenario != "" || len(o.lib.Targets) != 1 || o.lib.Targets[0] != "http://127.0.0.1:8080" ||
-		o.lib.Drivers != 200 || o.lib.Rate != 50 || o.lib.AuthSecret != "" || o.lib.WarmUp != loadtest.DefaultWarmUp {
+		o.lib.Drivers != 200 || o.lib.Rate != 0 || o.lib.Orders != 0 || o.lib.AuthSecret != "" || o.lib.WarmUp != loadtest.DefaultWarmUp {
 		t.Errorf("defaults %+v", o.lib)
+	}
+}
+
+func TestBenchStormFlags(t *testing.T) {
+	t.Setenv("TAXI_AUTH_SECRET", "")
+	o, err := parseBench(t, "storm", "--drivers", "16000", "--orders", "3000", "--procs", "4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := o.lib; l.Scenario != loadtest.Storm || l.Drivers != 16000 || l.Orders != 3000 || l.Procs != 4 {
+		t.Errorf("options %+v", l)
+	}
+	// --orders belongs to the storm.
+	if code, _, errOut := execBench(t, "--orders", "10"); code != 2 || !strings.Contains(errOut, "only the storm scenario") {
+		t.Errorf("fanout --orders 10: exit %d\n%s", code, errOut)
 	}
 }
 
@@ -191,6 +219,20 @@ func TestBenchFailsWhenTheRunFails(t *testing.T) {
 			if !strings.Contains(errOut, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, errOut)
 			}
+		}
+	}
+}
+
+func TestBenchStormAgainstHub(t *testing.T) {
+	t.Setenv("TAXI_AUTH_SECRET", "")
+	url := startHub(t, "")
+	code, out, errOut := execBench(t, "storm", "--target", url, "--drivers", "30", "--orders", "40", "--quiet")
+	if code != 0 {
+		t.Fatalf("bench storm: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"30 drivers at once onto 40 open orders", "30 of 30 drivers greeted with the 40 open orders", "all greeted", "greetings"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
 }
