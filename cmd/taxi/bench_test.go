@@ -225,7 +225,7 @@ func TestBenchFailsWhenTheRunFails(t *testing.T) {
 
 func TestBenchStormAgainstHub(t *testing.T) {
 	t.Setenv("TAXI_AUTH_SECRET", "")
-	url := startHub(t, "")
+	url := hubtest.Start(t).URL
 	code, out, errOut := execBench(t, "storm", "--target", url, "--drivers", "30", "--orders", "40", "--quiet")
 	if code != 0 {
 		t.Fatalf("bench storm: exit %d\n%s\n%s", code, out, errOut)
