@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"testing"
 )
 
@@ -44,3 +45,23 @@ func TestEventFrameRoundTrip(t *testing.T) {
 		t.Fatal("a rider event without user_id was accepted")
 	}
 }
+
+func TestConnectedFrameSplicesOpenOrders(t *testing.T) {
+	open := []byte(`[{"order_id":"o1","user_id":"u1","status":"open","pickup":{"lat":1,"lng":2},"dropoff":{"lat":3,"lng":4},"created_at":"2026-11-30T00:00:00Z"}]`)
+	frame := encodeConnected(ConnectedMessage{NodeID: "n1", Role: RoleDriver, ID: "d1", LastEventID: "5-0", OpenOrders: open})
+	var env Envelope
+	var hello connectedFrame
+	if err := json.Unmarshal(frame, &env); err != nil {
+		t.Fatalf("%s: %v", frame, err)
+	}
+	if err := json.Unmarshal(env.Message, &hello); err != nil {
+		t.Fatalf("%s: %v", env.Message, err)
+	}
+	if env.Type != TypeConnected || hello.NodeID != "n1" || hello.LastEventID != "5-0" || hello.OpenOrders == nil || len(*hello.OpenOrders) != 1 || (*hello.OpenOrders)[0].OrderID != "o1" {
+		t.Fatalf("decoded %+v from %s", hello, frame)
+	}
+	if bare := encodeConnected(ConnectedMessage{NodeID: "n1", Role: RoleUser, ID: "u1"}); !json.Valid(bare) {
+		t.Fatalf("rider frame %s", bare)
+	}
+}
+

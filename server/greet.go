@@ -84,9 +84,27 @@ func (g *greeter) greet(c *client, since string) bool {
 	if !mark.IsZero() {
 		hello.LastEventID = mark.String()
 	}
-	c.open([][]byte{wireFrame(encodeFrame(TypeConnected, hello))}, mark, true)
+	c.open([][]byte{wireFrame(encodeConnected(hello))}, mark, true)
 	c.startPing()
 	return true
+}
+
+// encodeConnected encodes hello. The open orders, shared by every driver
+// greeted from one read and often hundreds of kilobytes, are spliced in as
+// they are rather than passed through the encoder, which would check and
+// copy them again for every driver.
+func encodeConnected(hello ConnectedMessage) []byte {
+	open := hello.OpenOrders
+	hello.OpenOrders = nil
+	b := encodeFrame(TypeConnected, hello) // {"type":"connected","message":{...}}
+	if open == nil {
+		return b
+	}
+	out := make([]byte, 0, len(b)+len(open)+16)
+	out = append(out, b[:len(b)-2]...)
+	out = append(out, `,"open_orders":`...)
+	out = append(out, open...)
+	return append(out, "}}"...)
 }
 
 // resume finds the events after since that concern c. ok is false when the
@@ -117,7 +135,7 @@ func (g *greeter) resume(ctx context.Context, c *client, since string, hello *Co
 	hello.Recovered = new(bool)
 	*hello.Recovered = true
 	hello.LastEventID = mark.String()
-	first[0] = wireFrame(encodeFrame(TypeConnected, hello))
+	first[0] = wireFrame(encodeConnected(*hello))
 	return first, mark, true
 }
 
