@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/taxi-hub/taxi/internal/redistest"
 )
 
@@ -77,12 +76,8 @@ func load(t *testing.T, h *testHub, riders, drivers int) []reply {
 	for i := range drivers {
 		wg.Go(func() {
 			<-start
-			c, err := dial(t, h.wsURL(fmt.Sprintf("/ws/driver/storm%d", i)), nil)
-			if err != nil {
-				greeted <- err
-				return
-			}
-			greeted <- firstFrameOrTryLater(c)
+			_, err := greetOne(h.wsURL(fmt.Sprintf("/ws/driver/storm%d", i)))
+			greeted <- err
 		})
 	}
 	close(start)
@@ -97,26 +92,6 @@ func load(t *testing.T, h *testHub, riders, drivers int) []reply {
 		t.Error(err)
 	}
 	return replies
-}
-
-// firstFrameOrTryLater checks that c's first frame is connected or that
-// the node closed it with 1013.
-func firstFrameOrTryLater(c *wsClient) error {
-	select {
-	case env, ok := <-c.frames:
-		if ok && env.Type == TypeConnected {
-			return nil
-		}
-		if !ok {
-			if code := websocket.CloseStatus(c.err); code != websocket.StatusTryAgainLater {
-				return fmt.Errorf("closed before connected with %v: %v", code, c.err)
-			}
-			return nil
-		}
-		return fmt.Errorf("first frame %s", env.Type)
-	case <-time.After(2 * greetWait):
-		return fmt.Errorf("no first frame within %v", 2*greetWait)
-	}
 }
 
 // checkBackpressure checks that every answer succeeded or was a retryable
