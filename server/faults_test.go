@@ -287,7 +287,8 @@ func (v *view) apply(t *testing.T, env Envelope) {
 }
 
 // matches compares the view with the store: a driver's with every open
-// order, a rider's with its recent orders.
+// order, a rider's with its recent orders, except open ones it never heard
+// of on its feed.
 func (v *view) matches(ctx context.Context, store OrderStore, role Role, id string) error {
 	var orders []Order
 	var err error
@@ -301,6 +302,15 @@ func (v *view) matches(ctx context.Context, store OrderStore, role Role, id stri
 	}
 	want := newView(role)
 	want.replace(orders)
+	if role == RoleUser {
+		// A rider learns of the orders it makes from POST /orders, not
+		// from its feed: an open order may be missing from its view.
+		for id, status := range want.orders {
+			if _, ok := v.orders[id]; !ok && status == string(StatusOpen) {
+				delete(want.orders, id)
+			}
+		}
+	}
 	if !maps.Equal(v.orders, want.orders) {
 		return fmt.Errorf("view %v, store %v", sortedPairs(v.orders), sortedPairs(want.orders))
 	}
