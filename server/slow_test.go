@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,18 +30,7 @@ func TestSlowClientIsDroppedWithoutDelayingOthers(t *testing.T) {
 	s := h.Server
 
 	// The slow driver's socket takes little and it never reads.
-	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-	}}
-	slowConn, _, err := websocket.Dial(t.Context(), h.wsURL("/ws/driver/slow"), &websocket.DialOptions{
-		HTTPClient: &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = slowConn.CloseNow() })
+	dialUnread(t, h.wsURL("/ws/driver/slow"))
 
 	fast := dialMany(t, h, "fast", 5)
 	checkFor(t, defaultWait, pollEvery, func() error {

@@ -12,6 +12,11 @@
 // behind: every server is registered with t.Cleanup, and on Linux it also dies
 // with the test binary.
 //
+// Files: redistest.go (Start, Kill, Stop, Restart: one server and its
+// outages); cluster.go (StartCluster); proxy.go (a loopback TCP proxy that
+// cuts, delays or stalls the traffic of one client, for fault tests);
+// proc_linux.go and proc_other.go (servers die with the test binary).
+//
 // When redis-server is not installed, tests are skipped, except under CI=true
 // where they fail loudly: a CI run that silently skips every Redis test would
 // prove nothing.
