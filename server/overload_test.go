@@ -56,7 +56,7 @@ func load(t *testing.T, h *testHub, riders, drivers int) []reply {
 	for i := range riders {
 		wg.Go(func() {
 			<-start
-			body := map[string]any{"user_id": fmt.Sprintf("r%d", i), "pickup": Point{1, 2}, "dropoff": Point{3, 4}}
+			body := map[string]any{"user_id": fmt.Sprintf("r%d", i), "pickup": Point{Lat: 1, Lng: 2}, "dropoff": Point{Lat: 3, Lng: 4}}
 			r, err := call(h, "POST", "/orders", body)
 			if !keep(r, err) {
 				return
@@ -191,7 +191,7 @@ func TestFirstRequestAfterRedisDiesIsAnsweredInTime(t *testing.T) {
 			d.next(t, TypeNewOrder, nil)
 
 			tc.kill(srv, proxy)
-			body := map[string]any{"user_id": "u1", "pickup": Point{1, 2}, "dropoff": Point{3, 4}}
+			body := map[string]any{"user_id": "u1", "pickup": Point{Lat: 1, Lng: 2}, "dropoff": Point{Lat: 3, Lng: 4}}
 			r, err := call(h, "POST", "/orders", body)
 			if err != nil {
 				t.Fatal(err)

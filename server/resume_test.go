@@ -141,7 +141,7 @@ func (tr *traffic) run(riders int) {
 		}
 		user := fmt.Sprintf("u%d", n%riders)
 		var o Order
-		body := map[string]any{"user_id": user, "pickup": Point{1, 2}, "dropoff": Point{3, 4}}
+		body := map[string]any{"user_id": user, "pickup": Point{Lat: 1, Lng: 2}, "dropoff": Point{Lat: 3, Lng: 4}}
 		code, err := tryRequest(tr.h, "POST", "/orders", body, &o)
 		if err == nil && code != http.StatusCreated {
 			err = fmt.Errorf("create order: status %d", code)
