@@ -21,10 +21,13 @@ const (
 	OrderFieldDropoffLat = "dropoff_lat"
 	OrderFieldDropoffLng = "dropoff_lng"
 	OrderFieldCreatedAt  = "created_at"
-	// OrderFieldAcceptedAt is written by the accept script beside status
-	// and driver_id, for people reading the hash. Order does not carry it
-	// and DecodeOrder ignores it.
-	OrderFieldAcceptedAt = "accepted_at"
+	// OrderFieldAcceptedAt and OrderFieldCancelledAt are written by the
+	// accept and cancel scripts beside status: "<RFC 3339 time>/<token>",
+	// the time of the change and a token of the call that made it, so a
+	// node whose reply was lost can tell the change was its own. Order does
+	// not carry them and DecodeOrder ignores them.
+	OrderFieldAcceptedAt  = "accepted_at"
+	OrderFieldCancelledAt = "cancelled_at"
 )
 
 // Errors of DecodeOrder. Callers check them with errors.Is.

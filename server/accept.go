@@ -60,9 +60,7 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 	outcome = "won"
 	s.counters.ordersAccepted.Add(1)
 	s.closeViewers(ctx, b, orderID)
-	msg := OrderAcceptedMessage{OrderID: orderID, DriverID: driverID, UserID: o.UserID}
-	ev := s.publish(ctx, b, newEvent(ChannelDrivers, TypeOrderAccepted, msg, ""))
-	s.publish(ctx, b, newEvent(ChannelUsers, TypeOrderAccepted, msg, o.UserID))
+	ev := s.publishAccepted(ctx, b, o)
 	if !ev.ID.IsZero() {
 		wctx, cancel := context.WithTimeout(ctx, s.cfg.RedisTimeout)
 		if err := b.broker.Delivered(wctx, ChannelDrivers, ev.ID); err != nil {
@@ -71,6 +69,15 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 		cancel()
 	}
 	return o, nil
+}
+
+// publishAccepted fans order_accepted out to every driver and to the
+// order's rider, and returns the drivers' event.
+func (s *Server) publishAccepted(ctx context.Context, b *backend, o Order) Event {
+	msg := OrderAcceptedMessage{OrderID: o.OrderID, DriverID: o.DriverID, UserID: o.UserID}
+	ev := s.publish(ctx, b, newEvent(ChannelDrivers, TypeOrderAccepted, msg, ""))
+	s.publish(ctx, b, newEvent(ChannelUsers, TypeOrderAccepted, msg, o.UserID))
+	return ev
 }
 
 // errRepeat marks an accept by the driver who already has the order.
@@ -123,6 +130,9 @@ func (s *Server) decideAccept(ctx context.Context, b *backend, orderID, driverID
 // operator should never find a lock left behind by a finished accept.
 func (s *Server) acceptLocked(ctx context.Context, b *backend, orderID, driverID string) (Order, error) {
 	o, err := b.orders.Accept(ctx, orderID, driverID)
+	if err != nil {
+		s.settleLater(err)
+	}
 	if _, rerr := b.locks.Release(context.WithoutCancel(ctx), orderID, driverID); rerr != nil {
 		s.log.Warn("release order lock", "order_id", orderID, "driver_id", driverID, "err", rerr)
 	}

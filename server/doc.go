@@ -31,7 +31,8 @@
 //     node's position in a log, in-order once delivery, replies that wait);
 //     subscription.go (the Redis delivery loop, catch-up after gaps, probe).
 //   - Orders: flow.go (create, cancel, view, publish, deliver); accept.go
-//     (the one-winner accept); order.go, orders.go, orders_memory.go,
+//     (the one-winner accept); settle.go (the events of a change whose
+//     reply from Redis was lost); order.go, orders.go, orders_memory.go,
 //     orders_redis.go (types and the order hash from package contract);
 //     locks*.go; viewers*.go; presence*.go; role.go; keys.go (Redis names,
 //     all from package contract); scripts.go and lua/ (scripts).

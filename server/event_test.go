@@ -64,4 +64,3 @@ func TestConnectedFrameSplicesOpenOrders(t *testing.T) {
 		t.Fatalf("rider frame %s", bare)
 	}
 }
-

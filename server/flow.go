@@ -60,6 +60,9 @@ func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order
 		}
 		var err error
 		o, err = cur.orders.Cancel(ctx, orderID, userID)
+		if err != nil {
+			s.settleLater(err)
+		}
 		if errors.Is(err, ErrOrderNotFound) && cur.partial {
 			err = ErrDegraded
 		}
@@ -70,10 +73,16 @@ func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order
 	}
 	s.counters.ordersCancelled.Add(1)
 	s.closeViewers(ctx, b, orderID)
-	msg := OrderCancelledMessage{OrderID: orderID, UserID: o.UserID}
+	s.publishCancelled(ctx, b, o)
+	return o, nil
+}
+
+// publishCancelled fans order_cancelled out to every driver and to the
+// order's rider.
+func (s *Server) publishCancelled(ctx context.Context, b *backend, o Order) {
+	msg := OrderCancelledMessage{OrderID: o.OrderID, UserID: o.UserID}
 	s.publish(ctx, b, newEvent(ChannelDrivers, TypeOrderCancelled, msg, ""))
 	s.publish(ctx, b, newEvent(ChannelUsers, TypeOrderCancelled, msg, o.UserID))
-	return o, nil
 }
 
 // orderWithViewers reads an order and its current viewer count.

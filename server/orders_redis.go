@@ -121,9 +121,11 @@ func (r *redisOrders) Open(ctx context.Context) ([]Order, error) {
 }
 
 func (r *redisOrders) Accept(ctx context.Context, orderID, driverID string) (Order, error) {
-	res, err := acceptScript.Run(ctx, r.rdb, []string{orderKey(orderID)}, driverID, time.Now().UTC().Format(time.RFC3339Nano)).StringSlice()
+	token := changeToken()
+	res, err := acceptScript.Run(ctx, r.rdb, []string{orderKey(orderID)}, driverID, token).StringSlice()
 	if err != nil {
-		return Order{}, fmt.Errorf("redis: accept order %s: %w", orderID, err)
+		return Order{}, &unsettled{op: "accept", orderID: orderID, actor: driverID, field: contract.OrderFieldAcceptedAt, token: token,
+			err: fmt.Errorf("redis: accept order %s: %w", orderID, err)}
 	}
 	switch res[0] {
 	case "ok":
@@ -146,9 +148,11 @@ func (r *redisOrders) Accept(ctx context.Context, orderID, driverID string) (Ord
 }
 
 func (r *redisOrders) Cancel(ctx context.Context, orderID, userID string) (Order, error) {
-	res, err := cancelScript.Run(ctx, r.rdb, []string{orderKey(orderID)}, userID).Text()
+	token := changeToken()
+	res, err := cancelScript.Run(ctx, r.rdb, []string{orderKey(orderID)}, userID, token).Text()
 	if err != nil {
-		return Order{}, fmt.Errorf("redis: cancel order %s: %w", orderID, err)
+		return Order{}, &unsettled{op: "cancel", orderID: orderID, actor: userID, field: contract.OrderFieldCancelledAt, token: token,
+			err: fmt.Errorf("redis: cancel order %s: %w", orderID, err)}
 	}
 	switch res {
 	case "ok":
@@ -268,4 +272,23 @@ func (r *redisOrders) DriverOrder(ctx context.Context, driverID string) (Order, 
 		return Order{}, fmt.Errorf("redis: order of driver %s: %w", driverID, err)
 	}
 	return r.Get(ctx, id)
+}
+
+// changeToken names one state-changing call: a time to the nanosecond and a
+// random suffix, kept in the order hash by the script that applies it.
+func changeToken() string {
+	return time.Now().UTC().Format(time.RFC3339Nano) + "/" + newOrderID()[:8]
+}
+
+// appliedBy reports whether the order's field holds token: the call that
+// sent it changed the order.
+func (r *redisOrders) appliedBy(ctx context.Context, orderID, field, token string) (bool, error) {
+	v, err := r.rdb.HGet(ctx, orderKey(orderID), field).Result()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("redis: read %s of order %s: %w", field, orderID, err)
+	}
+	return v == token, nil
 }

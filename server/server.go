@@ -39,6 +39,9 @@ type Server struct {
 	cluster  *cluster
 	presence *presenceWriter
 	greeter  *greeter
+	// late queues state changes whose reply from Redis was lost; see
+	// settle.go.
+	late chan *unsettled
 
 	ready     atomic.Bool
 	advertise atomic.Value // string: base URL found at Serve
@@ -75,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 		s.backends = single{newMemoryBackend(&s.cfg, s.deliver)}
 	}
 	s.presence = newPresenceWriter(s)
+	s.late = make(chan *unsettled, settleQueue)
 	s.greeter = newGreeter(s)
 	s.routes()
 	s.handler = withCORS(s.mux, cfg.OriginPatterns)
@@ -130,6 +134,11 @@ func (s *Server) Start(ctx context.Context) error {
 		})
 		if s.cluster != nil {
 			s.cluster.start(ctx, g, s.log)
+			// The settler exits when ctx ends.
+			g.Go(func() error {
+				s.runSettler(ctx)
+				return nil
+			})
 		}
 	})
 	return nil
