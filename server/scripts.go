@@ -35,6 +35,20 @@ var (
 )
 
 var (
+	//go:embed lua/locate.lua
+	locateSrc    string
+	locateScript = redis.NewScript(locateSrc)
+
+	//go:embed lua/nearby.lua
+	nearbySrc    string
+	nearbyScript = redis.NewScript(nearbySrc)
+
+	//go:embed lua/trim_locations.lua
+	trimLocationsSrc    string
+	trimLocationsScript = redis.NewScript(trimLocationsSrc)
+)
+
+var (
 	//go:embed lua/publish.lua
 	publishSrc    string
 	publishScript = redis.NewScript(publishSrc)
