@@ -28,6 +28,10 @@ type LocationStore interface {
 	// Count returns how many drivers have a position updated at or after
 	// since.
 	Count(ctx context.Context, since time.Time) (int64, error)
+	// Track reports whether a position of the driver of orderID may go to
+	// the order's rider now: true at most once per every for one order,
+	// whichever node asks.
+	Track(ctx context.Context, orderID string, every time.Duration) (bool, error)
 }
 
 // NearbyDriver is a driver found near a point: an element of GET

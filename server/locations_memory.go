@@ -14,6 +14,8 @@ import (
 type memoryLocations struct {
 	mu  sync.Mutex
 	pos map[string]memoryPosition
+	// tracked holds, per order, when Track may next say true.
+	tracked map[string]time.Time
 }
 
 type memoryPosition struct {
@@ -24,7 +26,7 @@ type memoryPosition struct {
 var _ LocationStore = (*memoryLocations)(nil)
 
 func newMemoryLocations() *memoryLocations {
-	return &memoryLocations{pos: make(map[string]memoryPosition)}
+	return &memoryLocations{pos: make(map[string]memoryPosition), tracked: make(map[string]time.Time)}
 }
 
 func (m *memoryLocations) Update(_ context.Context, driverID string, p Point, at time.Time) error {
@@ -67,7 +69,24 @@ func (m *memoryLocations) Trim(_ context.Context, cutoff time.Time) (int, error)
 			n++
 		}
 	}
+	now := time.Now()
+	for id, next := range m.tracked {
+		if next.Before(now) {
+			delete(m.tracked, id)
+		}
+	}
 	return n, nil
+}
+
+func (m *memoryLocations) Track(_ context.Context, orderID string, every time.Duration) (bool, error) {
+	now := time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if next, ok := m.tracked[orderID]; ok && now.Before(next) {
+		return false, nil
+	}
+	m.tracked[orderID] = now.Add(every)
+	return true, nil
 }
 
 func (m *memoryLocations) Count(_ context.Context, since time.Time) (int64, error) {

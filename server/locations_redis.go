@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -96,4 +97,15 @@ func (r *redisLocations) Count(ctx context.Context, since time.Time) (int64, err
 		return 0, fmt.Errorf("redis: count positions: %w", err)
 	}
 	return n, nil
+}
+
+func (r *redisLocations) Track(ctx context.Context, orderID string, every time.Duration) (bool, error) {
+	err := r.rdb.SetArgs(ctx, trackingKey(orderID), "1", redis.SetArgs{Mode: "NX", TTL: every}).Err()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("redis: tracking gate of %s: %w", orderID, err)
+	}
+	return true, nil
 }

@@ -93,6 +93,20 @@ func testLocationStore(t *testing.T, s LocationStore) {
 		t.Fatalf("Nearby across the antimeridian = %+v, want w at 222 m", got)
 	}
 
+	// The tracking gate opens once per period and order.
+	if !geoMust(s.Track(ctx, "o1", 300*time.Millisecond)) || geoMust(s.Track(ctx, "o1", 300*time.Millisecond)) {
+		t.Fatal("Track did not say true, then false, within the period")
+	}
+	if !geoMust(s.Track(ctx, "o2", 300*time.Millisecond)) {
+		t.Fatal("Track of another order said false")
+	}
+	checkFor(t, 5*time.Second, 50*time.Millisecond, func() error {
+		if !geoMust(s.Track(ctx, "o1", 300*time.Millisecond)) {
+			return fmt.Errorf("the gate of o1 is still shut")
+		}
+		return nil
+	})
+
 	// More drivers within the radius than one batch of the store's reads.
 	for i := range 1500 {
 		if err := s.Update(ctx, fmt.Sprintf("m%d", i), northOf(Point{Lat: -33.87, Lng: 151.21}, float64(i)), now); err != nil {

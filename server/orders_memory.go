@@ -108,6 +108,37 @@ func (m *memoryOrders) Cancel(_ context.Context, orderID, userID string) (Order,
 	return *o, nil
 }
 
+func (m *memoryOrders) Complete(_ context.Context, orderID, driverID string) (Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[orderID]
+	switch {
+	case !ok:
+		return Order{}, ErrOrderNotFound
+	case o.Status != StatusAccepted && o.Status != StatusCompleted:
+		return *o, ErrOrderNotAccepted
+	case o.DriverID != driverID:
+		return Order{}, ErrNotAssignedDriver
+	case o.Status == StatusCompleted:
+		return *o, errCompletedAlready
+	}
+	o.Status = StatusCompleted
+	return *o, nil
+}
+
+// riding counts the accepted orders not yet completed.
+func (m *memoryOrders) riding() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, o := range m.orders {
+		if o.Status == StatusAccepted {
+			n++
+		}
+	}
+	return n
+}
+
 // sweep forgets orders past their retention.
 func (m *memoryOrders) sweep() {
 	cutoff := m.now().Add(-m.retention)

@@ -13,6 +13,10 @@ var (
 	acceptSrc    string
 	acceptScript = redis.NewScript(acceptSrc)
 
+	//go:embed lua/complete.lua
+	completeSrc    string
+	completeScript = redis.NewScript(completeSrc)
+
 	//go:embed lua/cancel.lua
 	cancelSrc    string
 	cancelScript = redis.NewScript(cancelSrc)

@@ -39,9 +39,14 @@ type ConnStats struct {
 
 // CounterStats are totals since the node started.
 type CounterStats struct {
-	OrdersCreated           int64 `json:"orders_created"`
-	OrdersAccepted          int64 `json:"orders_accepted"`
-	OrdersCancelled         int64 `json:"orders_cancelled"`
+	OrdersCreated   int64 `json:"orders_created"`
+	OrdersAccepted  int64 `json:"orders_accepted"`
+	OrdersCancelled int64 `json:"orders_cancelled"`
+	OrdersCompleted int64 `json:"orders_completed"`
+	// Positions counts drivers' positions this node recorded;
+	// TrackingFrames the driver_location events it published.
+	Positions               int64 `json:"positions"`
+	TrackingFrames          int64 `json:"tracking_frames"`
 	AcceptsWon              int64 `json:"accepts_won"`
 	AcceptsLost             int64 `json:"accepts_lost"`
 	Fanouts                 int64 `json:"fanouts"`
@@ -91,6 +96,9 @@ func (s *Server) stats(_ context.Context) Stats {
 			OrdersCreated:              c.ordersCreated.Load(),
 			OrdersAccepted:             c.ordersAccepted.Load(),
 			OrdersCancelled:            c.ordersCancelled.Load(),
+			OrdersCompleted:            c.ordersCompleted.Load(),
+			Positions:                  c.positions.Load(),
+			TrackingFrames:             c.trackingFrames.Load(),
 			AcceptsWon:                 c.acceptsWon.Load(),
 			AcceptsLost:                c.acceptsLost.Load(),
 			Fanouts:                    c.fanouts.Load(),
