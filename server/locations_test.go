@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -125,4 +126,56 @@ func geoMust[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// testOrderDispatch is the store suite's part for orders with a dispatch
+// and for completion.
+func testOrderDispatch(t *testing.T, s OrderStore) {
+	ctx := context.Background()
+	o := testOrder("r1", "u1")
+	n := 2
+	o.RadiusM, o.MaxDrivers, o.Offered, o.OfferedTo = 1500, 2, &n, []string{"d2", "d1"}
+	if err := s.Create(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	open := geoMust(s.Open(ctx))
+	if len(open) != 1 || open[0].RadiusM != 1500 || open[0].MaxDrivers != 2 || *open[0].Offered != 2 ||
+		!slices.Equal(open[0].OfferedTo, []string{"d2", "d1"}) {
+		t.Fatalf("Open = %+v", open)
+	}
+	if r := geoMust(s.Riding(ctx)); r != 0 {
+		t.Fatalf("Riding with no accepted order = %d", r)
+	}
+	if _, err := s.Complete(ctx, "r1", "d1"); !errors.Is(err, ErrOrderNotAccepted) {
+		t.Fatalf("Complete of an open order: %v", err)
+	}
+	acc, err := s.Accept(ctx, "r1", "d1")
+	if err != nil || !slices.Equal(acc.OfferedTo, []string{"d2", "d1"}) {
+		t.Fatalf("Accept = %+v, %v", acc, err)
+	}
+	if r := geoMust(s.Riding(ctx)); r != 1 {
+		t.Fatalf("Riding after an accept = %d, want 1", r)
+	}
+	if _, err := s.Complete(ctx, "r1", "d2"); !errors.Is(err, ErrNotAssignedDriver) {
+		t.Fatalf("Complete by another driver: %v", err)
+	}
+	if _, err := s.Complete(ctx, "missing", "d1"); !errors.Is(err, ErrOrderNotFound) {
+		t.Fatalf("Complete of a missing order: %v", err)
+	}
+	done, err := s.Complete(ctx, "r1", "d1")
+	if err != nil || done.Status != StatusCompleted || done.DriverID != "d1" || done.RadiusM != 1500 {
+		t.Fatalf("Complete = %+v, %v", done, err)
+	}
+	if again, err := s.Complete(ctx, "r1", "d1"); !errors.Is(err, errCompletedAlready) || again.Status != StatusCompleted {
+		t.Fatalf("Complete again = %+v, %v", again, err)
+	}
+	if r := geoMust(s.Riding(ctx)); r != 0 {
+		t.Fatalf("Riding after completion = %d, want 0", r)
+	}
+	if _, err := s.Accept(ctx, "r1", "d2"); !errors.Is(err, ErrOrderTaken) {
+		t.Fatalf("Accept of a completed order: %v", err)
+	}
+	if _, err := s.Cancel(ctx, "r1", "u1"); !errors.Is(err, ErrOrderNotOpen) {
+		t.Fatalf("Cancel of a completed order: %v", err)
+	}
 }

@@ -124,7 +124,7 @@ func (c *counterCollector) Collect(ch chan<- prometheus.Metric) {
 		{"orders_accepted", k.ordersAccepted.Load()},
 		{"orders_cancelled", k.ordersCancelled.Load()},
 		{"orders_completed", k.ordersCompleted.Load()},
-		{"positions", k.positions.Load()},
+		{"positions_received", k.positions.Load()},
 		{"tracking_frames", k.trackingFrames.Load()},
 		{"accepts_won", k.acceptsWon.Load()},
 		{"accepts_lost", k.acceptsLost.Load()},

@@ -26,6 +26,9 @@ type OrderStore interface {
 	// ErrOrderNotFound. An order the driver completed already is returned
 	// with errCompletedAlready.
 	Complete(ctx context.Context, orderID, driverID string) (Order, error)
+	// Riding counts the rides under way: accepted orders not yet
+	// completed, still kept.
+	Riding(ctx context.Context) (int64, error)
 	// ByUser returns up to limit (at least 1) of userID's orders, whatever
 	// their status, newest first (by created_at to the millisecond, then
 	// by order id): the newest when before is "", else those after the

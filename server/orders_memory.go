@@ -80,7 +80,7 @@ func (m *memoryOrders) Accept(_ context.Context, orderID, driverID string) (Orde
 		return Order{}, ErrOrderNotFound
 	}
 	switch o.Status {
-	case StatusAccepted:
+	case StatusAccepted, StatusCompleted:
 		return *o, ErrOrderTaken
 	case StatusCancelled:
 		return *o, ErrOrderNotOpen
@@ -126,8 +126,7 @@ func (m *memoryOrders) Complete(_ context.Context, orderID, driverID string) (Or
 	return *o, nil
 }
 
-// riding counts the accepted orders not yet completed.
-func (m *memoryOrders) riding() int64 {
+func (m *memoryOrders) Riding(context.Context) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var n int64
@@ -136,7 +135,7 @@ func (m *memoryOrders) riding() int64 {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }
 
 // sweep forgets orders past their retention.

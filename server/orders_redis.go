@@ -188,8 +188,7 @@ func (r *redisOrders) Complete(ctx context.Context, orderID, driverID string) (O
 	}
 }
 
-// riding counts the rides under way: accepted orders not yet completed.
-func (r *redisOrders) riding(ctx context.Context) (int64, error) {
+func (r *redisOrders) Riding(ctx context.Context) (int64, error) {
 	n, err := r.rdb.ZCard(ctx, keyRidingOrders).Result()
 	if err != nil {
 		return 0, fmt.Errorf("redis: count rides: %w", err)
