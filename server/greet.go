@@ -159,8 +159,9 @@ type openRead struct {
 	raw     json.RawMessage // the orders as a JSON array
 	n       int
 	err     error
-	// targeted holds the radius-limited orders among them; when there
-	// are any, each driver's list is its own (see forDriver).
+	// orders are the orders read; targeted says some of them are
+	// radius-limited, so that each driver's list is its own (see
+	// forDriver).
 	orders   []Order
 	targeted bool
 }
