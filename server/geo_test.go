@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -48,7 +49,7 @@ func geoModes(t *testing.T, tune func(*Config), fn func(t *testing.T, nodes []*t
 // offsetM returns the point north and east metres from p.
 func offsetM(p Point, north, east float64) Point {
 	q := northOf(p, north)
-	q.Lng += east / (earthRadiusM * math.Cos(q.Lat*math.Pi/180)) * 180 / math.Pi
+	q.Lng += east / (contract.EarthRadiusM * math.Cos(q.Lat*math.Pi/180)) * 180 / math.Pi
 	return q
 }
 

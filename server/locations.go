@@ -2,12 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
 	"github.com/golang/geo/s1"
-	"github.com/golang/geo/s2"
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // LocationStore keeps each driver's last position and finds drivers near a
@@ -46,38 +45,22 @@ type NearbyDriver struct {
 }
 
 // MaxGeoLat bounds the latitude of positions and of the pickups of
-// radius-limited orders, in degrees either side of the equator: the range
-// Redis GEO sets index (EPSG:3857).
-const MaxGeoLat = 85.05112878
+// radius-limited orders; see contract.
+const MaxGeoLat = contract.MaxGeoLat
 
-// earthRadiusM is the Earth's radius that Redis's GEO commands use, in
-// metres. Memory mode measures with it too, so that both modes agree on
-// who is within a radius.
-const earthRadiusM = 6372797.560856
+// checkGeoPoint returns an error unless p can be a position; see
+// contract.Point.ValidateGeo.
+func checkGeoPoint(p Point) error { return p.ValidateGeo() }
 
-// checkGeoPoint returns an error unless p can be a position: a valid point
-// whose latitude is within MaxGeoLat.
-func checkGeoPoint(p Point) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	if math.Abs(p.Lat) > MaxGeoLat {
-		return fmt.Errorf("lat %v is outside [-%v, %v], the latitudes positions can have", p.Lat, MaxGeoLat, MaxGeoLat)
-	}
-	return nil
-}
-
-// distanceM is the great-circle distance between a and b in metres.
-func distanceM(a, b Point) float64 {
-	d := s2.LatLngFromDegrees(a.Lat, a.Lng).Distance(s2.LatLngFromDegrees(b.Lat, b.Lng))
-	return d.Radians() * earthRadiusM
-}
+// distanceM is the great-circle distance between a and b in metres, as the
+// hub decides "within a radius"; see contract.DistanceM.
+func distanceM(a, b Point) float64 { return contract.DistanceM(a, b) }
 
 // boundingBox returns, for a circle of radiusM metres around p, the largest
 // latitude and longitude differences in degrees that a point inside it can
 // have: a cheap test that rules out most points before distanceM.
 func boundingBox(p Point, radiusM float64) (dLat, dLng float64) {
-	dLat = (s1.Angle(radiusM/earthRadiusM) * s1.Radian).Degrees()
+	dLat = (s1.Angle(radiusM/contract.EarthRadiusM) * s1.Radian).Degrees()
 	cos := math.Cos((s1.Angle(math.Abs(p.Lat)+dLat) * s1.Degree).Radians())
 	if cos <= 0 || dLat >= 90 {
 		return 180, 360

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/taxi-hub/taxi/contract"
 	"math"
 	"slices"
 	"testing"
@@ -16,7 +17,7 @@ var berlin = Point{Lat: 52.52, Lng: 13.405}
 // northOf returns the point m metres due north of p (south when m < 0):
 // along a meridian, so the great-circle distance is exactly |m|.
 func northOf(p Point, m float64) Point {
-	return Point{Lat: p.Lat + m/earthRadiusM*180/math.Pi, Lng: p.Lng}
+	return Point{Lat: p.Lat + m/contract.EarthRadiusM*180/math.Pi, Lng: p.Lng}
 }
 
 func nearbyIDs(ds []NearbyDriver) []string {
