@@ -29,10 +29,14 @@ const (
 	// Soak runs fan-out and accept races together for a long time and
 	// reports every interval.
 	Soak Scenario = "soak"
+	// Geo spreads drivers over an area, sending positions, and checks that
+	// orders with a radius reach exactly the drivers within it; it runs
+	// through [NewGeo], not [New].
+	Geo Scenario = "geo"
 )
 
 // Scenarios lists every scenario in the order help texts show them.
-var Scenarios = []Scenario{Fanout, Accept, Connect, Soak}
+var Scenarios = []Scenario{Fanout, Accept, Connect, Soak, Geo}
 
 // ParseScenario returns the scenario called name.
 func ParseScenario(name string) (Scenario, error) {
@@ -41,7 +45,7 @@ func ParseScenario(name string) (Scenario, error) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect or soak)", name)
+	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect, soak or geo)", name)
 }
 
 // How racers send their accepts in the accept and soak scenarios.
@@ -217,6 +221,9 @@ func (o Options) validate() error {
 	var errs []error
 	if _, err := ParseScenario(string(o.Scenario)); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Scenario == Geo {
+		errs = append(errs, errors.New("the geo scenario runs with NewGeo"))
 	}
 	for _, t := range o.Targets {
 		if _, err := parseTarget(t); err != nil {
