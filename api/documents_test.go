@@ -72,9 +72,9 @@ func TestAsyncAPIIsValid(t *testing.T) {
 			frames.Check(t, schemaName, raw)
 			feed := "DriverFrame"
 			switch name {
-			case "view_order", "unview_order", "accept_order":
+			case "view_order", "unview_order", "accept_order", "location":
 				feed = "ClientFrame"
-			case "order_viewers", "rider_orders":
+			case "order_viewers", "rider_orders", "driver_location":
 				feed = "RiderFrame"
 			}
 			frames.Check(t, feed, raw)
@@ -94,6 +94,9 @@ func TestFramesRefuseWhatIsNotDocumented(t *testing.T) {
 		{"RiderFrame", `{"type":"new_order","message":{}}`},
 		{"ClientFrame", `{"type":"view_order","message":{"order_id":7}}`},
 		{"ClientFrame", `{"type":"fly","message":{"order_id":"o1"}}`},
+		{"ClientFrame", `{"type":"location","message":{"lat":52.5}}`},
+		{"ClientFrame", `{"type":"location","message":{"lat":52.5,"lng":13.4,"heading":360}}`},
+		{"DriverFrame", `{"type":"driver_location","message":{"order_id":"o1","driver_id":"d1","user_id":"u1","lat":1,"lng":2,"updated_at":"2026-01-01T00:00:00Z"}}`},
 	} {
 		if err := frames.Validate(tt.schema, []byte(tt.frame)); err == nil {
 			t.Errorf("%s accepted %s", tt.schema, tt.frame)

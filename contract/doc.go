@@ -7,9 +7,11 @@
 // Files, one concept each:
 //   - keys.go: Redis key and channel names and their builders, each with its
 //     type, writer and readers (docs/redis.md lists the same);
-//   - role.go: Role, driver or user;
+//   - role.go: Role: driver, user (both with a feed) or dispatcher;
 //   - id.go: ValidID, the one rule for driver, rider, order and node ids;
 //   - order.go: Status, Point and its validation, Order (the JSON order);
+//   - geo.go: the great-circle distance by which the hub decides who is
+//     within a dispatch radius, and the latitudes positions can have;
 //   - orderhash.go: the order's Redis hash, OrderFields and DecodeOrder,
 //     with ErrOrderNotFound and ErrCorruptOrder;
 //   - frames.go: frame type names, Envelope and every frame's message;

@@ -1,6 +1,9 @@
 package contract
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Frame types. Every WebSocket frame, and every message on ChannelDrivers and
 // ChannelUsers, is the JSON envelope {"type": <one of these>, "message": {...}}.
@@ -17,6 +20,12 @@ const (
 	TypeOrderCancelled = "order_cancelled"
 	// TypeOrderViewers: an OrderViewersMessage, to the order's rider.
 	TypeOrderViewers = "order_viewers"
+	// TypeOrderCompleted: an OrderCompletedMessage, to the rider and to
+	// drivers (those offered a radius-limited order, or every driver).
+	TypeOrderCompleted = "order_completed"
+	// TypeDriverLocation: a DriverLocationMessage, to the rider of an
+	// accepted order, at most once a second, until the order ends.
+	TypeDriverLocation = "driver_location"
 	// TypeOpenOrders: an OpenOrdersMessage, to drivers after a gap in
 	// fan-out.
 	TypeOpenOrders = "open_orders"
@@ -36,11 +45,15 @@ const (
 	TypeAcceptOrder = "accept_order"
 )
 
+// A driver sends its position with a LocationMessage.
+const TypeLocation = "location"
+
 // Envelope is the shape of every frame.
 type Envelope struct {
 	Type string `json:"type"`
 	// ID is the event id, on events (new_order, order_accepted,
-	// order_cancelled, order_viewers) only.
+	// order_cancelled, order_viewers, order_completed, driver_location)
+	// only.
 	ID      string          `json:"id,omitempty"`
 	Message json.RawMessage `json:"message"`
 }
@@ -118,4 +131,36 @@ type ErrorMessage struct {
 // unview_order and accept_order: the order, by id.
 type OrderRequestMessage struct {
 	OrderID string `json:"order_id"`
+}
+
+// OrderCompletedMessage tells the rider, and drivers, that the assigned
+// driver ended the ride.
+type OrderCompletedMessage struct {
+	OrderID  string `json:"order_id"`
+	DriverID string `json:"driver_id"`
+	UserID   string `json:"user_id"`
+}
+
+// LocationMessage is a driver's position: the message of its location
+// frame and the body of POST /drivers/{driver_id}/location. Lat and Lng
+// are WGS84 degrees; Heading, when given, is degrees clockwise from north
+// in [0, 360); SpeedMPS, when given, is metres per second, >= 0.
+type LocationMessage struct {
+	Lat      float64  `json:"lat"`
+	Lng      float64  `json:"lng"`
+	Heading  *float64 `json:"heading,omitempty"`
+	SpeedMPS *float64 `json:"speed_mps,omitempty"`
+}
+
+// DriverLocationMessage is a position of the driver of an accepted order,
+// for its rider (UserID), as the driver sent it at UpdatedAt.
+type DriverLocationMessage struct {
+	OrderID   string    `json:"order_id"`
+	DriverID  string    `json:"driver_id"`
+	UserID    string    `json:"user_id"`
+	Lat       float64   `json:"lat"`
+	Lng       float64   `json:"lng"`
+	Heading   *float64  `json:"heading,omitempty"`
+	SpeedMPS  *float64  `json:"speed_mps,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -30,10 +30,16 @@ func TestValidID(t *testing.T) {
 }
 
 func TestRoleAndStatusValid(t *testing.T) {
-	if !RoleDriver.Valid() || !RoleUser.Valid() || Role("admin").Valid() || Role("").Valid() {
-		t.Error("Role.Valid accepts something other than driver and user")
+	if !RoleDriver.Valid() || !RoleUser.Valid() || !RoleDispatcher.Valid() || Role("admin").Valid() || Role("").Valid() {
+		t.Error("Role.Valid accepts something other than driver, user and dispatcher")
 	}
-	for _, s := range []Status{StatusOpen, StatusAccepted, StatusCancelled} {
+	if !RoleDriver.HasFeed() || !RoleUser.HasFeed() || RoleDispatcher.HasFeed() {
+		t.Error("Role.HasFeed is not true for drivers and riders only")
+	}
+	if string(RoleDispatcher) != "dispatcher" {
+		t.Errorf("RoleDispatcher = %q", RoleDispatcher)
+	}
+	for _, s := range []Status{StatusOpen, StatusAccepted, StatusCancelled, StatusCompleted} {
 		if !s.Valid() {
 			t.Errorf("%q is not Valid", s)
 		}

@@ -33,13 +33,22 @@ type Channel string
 // Published to by the node that changed an order; subscribed to by every
 // node; their subscribers are counted by taxi monitor.
 const (
-	// ChannelDrivers carries every frame for all drivers: new_order,
-	// order_accepted, order_cancelled.
+	// ChannelDrivers carries every frame for drivers: new_order,
+	// order_accepted, order_cancelled, order_completed. A frame for some
+	// drivers only (those offered a radius-limited order) carries their
+	// ids in a top-level field "to" (TargetsField), comma-separated, which
+	// nodes remove before they send the frame on.
 	ChannelDrivers Channel = "drivers_channel"
 	// ChannelUsers carries frames for riders, whose message.user_id names
-	// the rider: order_accepted, order_cancelled, order_viewers.
+	// the rider: order_accepted, order_cancelled, order_viewers,
+	// order_completed, driver_location.
 	ChannelUsers Channel = "users_channel"
 )
+
+// TargetsField is the top-level field of a drivers_channel frame, and the
+// field of its event log entry, that lists the drivers the frame is for,
+// comma-separated; absent when it is for every driver.
+const TargetsField = "to"
 
 // The hub's own keys.
 const (
@@ -133,8 +142,10 @@ const UserOrdersKeyPrefix = "orders:user:"
 func UserOrdersKey(userID string) string { return UserOrdersKeyPrefix + userID }
 
 // EventsKey returns the stream that logs ch's events, {<channel>}:events:
-// entries with fields t (frame type), m (message JSON) and u (the rider of a
-// users_channel event), capped by --event-retention. The hub appends to it
+// entries with fields t (frame type), m (message JSON), u (the rider of a
+// users_channel event) and, on a drivers_channel event for some drivers
+// only, to (TargetsField: their ids, comma-separated), capped by
+// --event-retention. The hub appends to it
 // and publishes on ch in one script; nodes and resuming clients read it.
 // The hash tag puts it in the sharded channel's Cluster slot.
 func EventsKey(ch Channel) string { return "{" + string(ch) + "}:events" }
@@ -150,6 +161,37 @@ const DriverOrderKeyPrefix = "orders:driver:"
 
 // DriverOrderKey returns the key of a driver's current order.
 func DriverOrderKey(driverID string) string { return DriverOrderKeyPrefix + driverID }
+
+// Driver positions. The GEO set and the sorted set of update times are
+// written together by one script (the times set carries the GEO set's name
+// as its hash tag, so on Redis Cluster they share a slot) and trimmed
+// together of positions older than --location-ttl.
+const (
+	// KeyDriverLocations is a GEO set (GEOADD) of driver ids at their last
+	// position. Written by the node that receives a position (location
+	// frame or POST /drivers/{id}/location) and trimmed by every node;
+	// read by the nodes (dispatch, GET /drivers/nearby).
+	KeyDriverLocations = "driver_locations"
+	// KeyDriverLocationTimes is a sorted set of the same driver ids scored
+	// by the time of their last position in Unix milliseconds: a position
+	// older than --location-ttl no longer counts, and is trimmed. Written
+	// and read as KeyDriverLocations; counted by taxi monitor.
+	KeyDriverLocationTimes = "{driver_locations}:updated"
+	// KeyRidingOrders is a sorted set of the ids of accepted orders not yet
+	// completed, scored by acceptance time in Unix milliseconds: the rides
+	// whose driver's positions reach the rider. Written by the nodes that
+	// accept and complete orders, trimmed of entries older than the order
+	// retention; counted by taxi monitor.
+	KeyRidingOrders = "orders:riding"
+	// TrackingKeyPrefix starts the string TrackingKey(orderID), set with NX
+	// for one second by the node that sends a driver_location for the
+	// order: whichever node a position arrives at, at most one frame a
+	// second reaches the rider.
+	TrackingKeyPrefix = "tracking:"
+)
+
+// TrackingKey returns the key of orderID's tracking gate, tracking:{id}.
+func TrackingKey(orderID string) string { return TrackingKeyPrefix + orderID }
 
 // IdempotencyKeyPrefix starts the string IdempotencyKey(userID, key): what a
 // rider's Idempotency-Key on POST /orders was first used for (a JSON record:

@@ -25,6 +25,11 @@ func TestKeyNames(t *testing.T) {
 		{NodePresencePrefix(RoleDriver), "{active_drivers}:node:"},
 		{PresenceNodesKey(RoleDriver), "{active_drivers}:nodes"},
 		{PresenceNodesKey(RoleUser), "{active_users}:nodes"},
+		{KeyDriverLocations, "driver_locations"},
+		{KeyDriverLocationTimes, "{driver_locations}:updated"},
+		{KeyRidingOrders, "orders:riding"},
+		{TrackingKey("o1"), "tracking:o1"},
+		{TargetsField, "to"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

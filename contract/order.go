@@ -2,24 +2,26 @@ package contract
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
 // Status is where an order is in its life: open until one driver accepts it
-// or its rider cancels it.
+// or its rider cancels it; an accepted order is completed by its driver.
 type Status string
 
-// The statuses an order moves through. Open is the only status from which an
-// order can change.
+// The statuses an order moves through: open, then accepted or cancelled; an
+// accepted order, then completed.
 const (
 	StatusOpen      Status = "open"
 	StatusAccepted  Status = "accepted"
 	StatusCancelled Status = "cancelled"
+	StatusCompleted Status = "completed"
 )
 
-// Valid reports whether s is one of the three statuses.
+// Valid reports whether s is one of the four statuses.
 func (s Status) Valid() bool {
-	return s == StatusOpen || s == StatusAccepted || s == StatusCancelled
+	return s == StatusOpen || s == StatusAccepted || s == StatusCancelled || s == StatusCompleted
 }
 
 // Point is a place on the map in WGS84 degrees.
@@ -59,4 +61,32 @@ type Order struct {
 	// fills it; fan-out frames leave it out so they stay identical for every
 	// driver. It is never stored in Redis.
 	Viewers *int `json:"viewers,omitempty"`
+
+	// RadiusM is the dispatch radius of a radius-limited order, in metres
+	// (> 0): the order was offered only to drivers whose current position
+	// was within it of the pickup, by great-circle distance. Zero (absent)
+	// on an order offered to every driver.
+	RadiusM float64 `json:"radius_m,omitempty"`
+	// MaxDrivers, when > 0, capped the drivers offered a radius-limited
+	// order to the nearest that many.
+	MaxDrivers int `json:"max_drivers,omitempty"`
+	// Offered is how many drivers a radius-limited order was offered to,
+	// len(OfferedTo); nil (absent) on an order offered to every driver.
+	Offered *int `json:"offered,omitempty"`
+	// OfferedTo lists the ids of the drivers a radius-limited order was
+	// offered to, nearest first, decided once when it was created: only
+	// they may accept it. Stored in the order hash, never in JSON: riders
+	// do not see driver ids.
+	OfferedTo []string `json:"-"`
+}
+
+// Targeted reports whether o is radius-limited: offered to the drivers of
+// OfferedTo only, rather than to every driver.
+func (o Order) Targeted() bool { return o.RadiusM > 0 }
+
+// OfferedToDriver reports whether driverID may accept o: any driver for an
+// order offered to every driver, only those of OfferedTo for a
+// radius-limited one.
+func (o Order) OfferedToDriver(driverID string) bool {
+	return !o.Targeted() || slices.Contains(o.OfferedTo, driverID)
 }

@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,16 @@ const (
 	// not carry them and DecodeOrder ignores them.
 	OrderFieldAcceptedAt  = "accepted_at"
 	OrderFieldCancelledAt = "cancelled_at"
+	// OrderFieldCompletedAt is accepted_at's twin for completion.
+	OrderFieldCompletedAt = "completed_at"
+
+	// The dispatch of a radius-limited order; absent from the hash of an
+	// order offered to every driver. radius_m is in metres; max_drivers
+	// is absent when there was no cap; offered_to is the comma-separated
+	// ids of the drivers offered the order, nearest first ("" for none).
+	OrderFieldRadiusM    = "radius_m"
+	OrderFieldMaxDrivers = "max_drivers"
+	OrderFieldOfferedTo  = "offered_to"
 )
 
 // Errors of DecodeOrder. Callers check them with errors.Is.
@@ -40,11 +51,13 @@ var (
 	ErrCorruptOrder = errors.New("contract: corrupt order hash")
 )
 
-// OrderFields encodes o as the fields of its hash, ready for HSET: every
-// field of the OrderField list but OrderFieldAcceptedAt, driver_id included
-// when empty. Viewers is not stored.
+// OrderFields encodes o as the fields of its hash, ready for HSET: the nine
+// fields from order_id to created_at, driver_id included when empty, and for
+// a radius-limited order radius_m, offered_to and (when capped)
+// max_drivers. accepted_at and completed_at are the scripts' to write;
+// Viewers and Offered (the length of offered_to) are not stored.
 func OrderFields(o Order) map[string]any {
-	return map[string]any{
+	h := map[string]any{
 		OrderFieldOrderID:    o.OrderID,
 		OrderFieldUserID:     o.UserID,
 		OrderFieldStatus:     string(o.Status),
@@ -55,6 +68,14 @@ func OrderFields(o Order) map[string]any {
 		OrderFieldDropoffLng: formatCoord(o.Dropoff.Lng),
 		OrderFieldCreatedAt:  o.CreatedAt.UTC().Format(time.RFC3339Nano),
 	}
+	if o.Targeted() {
+		h[OrderFieldRadiusM] = formatCoord(o.RadiusM)
+		h[OrderFieldOfferedTo] = strings.Join(o.OfferedTo, ",")
+		if o.MaxDrivers > 0 {
+			h[OrderFieldMaxDrivers] = strconv.Itoa(o.MaxDrivers)
+		}
+	}
+	return h
 }
 
 func formatCoord(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -98,8 +119,10 @@ func (e *CorruptOrderError) Unwrap() error { return ErrCorruptOrder }
 
 // DecodeOrder decodes an order hash as HGETALL returns it. An empty hash is
 // ErrOrderNotFound. A hash whose order_id, user_id, status, coordinates or
-// created_at is missing or unreadable, or whose driver_id is not an id (or
-// empty on an accepted order), is a *CorruptOrderError; the Order returned
+// created_at is missing or unreadable, whose driver_id is not an id (or
+// empty on an accepted or completed order), or whose dispatch fields
+// (radius_m > 0, max_drivers > 0, offered_to a list of ids, present
+// together) are unreadable, is a *CorruptOrderError; the Order returned
 // with it holds every field that could be read, and the stored text of bad
 // ids and statuses, so that incident tools can show what is there. Fields
 // outside the OrderField list are ignored.
@@ -117,6 +140,7 @@ func DecodeOrder(h map[string]string) (Order, error) {
 		CreatedAt: d.time(OrderFieldCreatedAt),
 		DriverID:  d.driver(),
 	}
+	d.dispatch(&o)
 	if len(d.bad) > 0 {
 		return o, &CorruptOrderError{OrderID: h[OrderFieldOrderID], Fields: d.bad}
 	}
@@ -154,7 +178,7 @@ func (d *hashDecoder) id(name string) string {
 func (d *hashDecoder) status() Status {
 	v, ok := d.field(OrderFieldStatus)
 	if ok && !Status(v).Valid() {
-		d.fail(OrderFieldStatus, v, "not open, accepted or cancelled")
+		d.fail(OrderFieldStatus, v, "not open, accepted, cancelled or completed")
 	}
 	return Status(v)
 }
@@ -197,6 +221,45 @@ func (d *hashDecoder) driver() string {
 		d.fail(OrderFieldDriverID, v, notAnID)
 	case v == "" && d.h[OrderFieldStatus] == string(StatusAccepted):
 		d.fail(OrderFieldDriverID, v, "empty on an accepted order")
+	case v == "" && d.h[OrderFieldStatus] == string(StatusCompleted):
+		d.fail(OrderFieldDriverID, v, "empty on a completed order")
 	}
 	return v
+}
+
+// dispatch reads the optional radius_m, max_drivers and offered_to into o.
+func (d *hashDecoder) dispatch(o *Order) {
+	radius, hasRadius := d.h[OrderFieldRadiusM]
+	if !hasRadius {
+		for _, f := range []string{OrderFieldMaxDrivers, OrderFieldOfferedTo} {
+			if v, ok := d.h[f]; ok {
+				d.fail(f, v, "present without radius_m")
+			}
+		}
+		return
+	}
+	r, err := strconv.ParseFloat(radius, 64)
+	if err != nil || !(r > 0) || math.IsInf(r, 0) {
+		d.fail(OrderFieldRadiusM, radius, "not a number > 0")
+	}
+	o.RadiusM = r
+	if v, ok := d.h[OrderFieldMaxDrivers]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			d.fail(OrderFieldMaxDrivers, v, "not an integer > 0")
+		}
+		o.MaxDrivers = n
+	}
+	v, ok := d.field(OrderFieldOfferedTo)
+	if ok && v != "" {
+		o.OfferedTo = strings.Split(v, ",")
+		for _, id := range o.OfferedTo {
+			if !ValidID(id) {
+				d.fail(OrderFieldOfferedTo, v, "not a comma-separated list of ids")
+				break
+			}
+		}
+	}
+	n := len(o.OfferedTo)
+	o.Offered = &n
 }

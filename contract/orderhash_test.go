@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"cmp"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -33,10 +35,20 @@ func TestOrderHashRoundTrip(t *testing.T) {
 		{OrderID: "a3", UserID: "u3", Status: StatusCancelled, Pickup: Point{0.1 + 0.2, 1e-9}, Dropoff: Point{},
 			CreatedAt: time.Unix(1, 0)},
 	}
-	for _, want := range tests {
+	two, none := 2, 0
+	targeted := []Order{
+		// Radius-limited, offered to two drivers, capped, completed.
+		{OrderID: "a4", UserID: "u4", Status: StatusCompleted, DriverID: "d2", Pickup: Point{52.52, 13.405}, Dropoff: Point{52.5, 13.45},
+			CreatedAt: time.Unix(2, 0).UTC(), RadiusM: 2000.5, MaxDrivers: 5, Offered: &two, OfferedTo: []string{"d2", "d1"}},
+		// Radius-limited, offered to nobody, without a cap.
+		{OrderID: "a5", UserID: "u5", Status: StatusOpen, Pickup: Point{52.52, 13.405}, Dropoff: Point{52.5, 13.45},
+			CreatedAt: time.Unix(3, 0).UTC(), RadiusM: 1, Offered: &none},
+	}
+	fields := map[string]int{"a4": 12, "a5": 11}
+	for _, want := range append(tests, targeted...) {
 		h := stored(t, want)
-		if len(h) != 9 {
-			t.Errorf("OrderFields(%s) has %d fields, want 9: %v", want.OrderID, len(h), h)
+		if n := cmp.Or(fields[want.OrderID], 9); len(h) != n {
+			t.Errorf("OrderFields(%s) has %d fields, want %d: %v", want.OrderID, len(h), n, h)
 		}
 		got, err := DecodeOrder(h)
 		if err != nil {
@@ -46,7 +58,7 @@ func TestOrderHashRoundTrip(t *testing.T) {
 			t.Errorf("created_at = %v, want %v in UTC", got.CreatedAt, want.CreatedAt)
 		}
 		got.CreatedAt, want.CreatedAt = time.Time{}, time.Time{}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("round trip of %s = %+v, want %+v", want.OrderID, got, want)
 		}
 	}
@@ -95,6 +107,21 @@ func TestDecodeOrderCorrupt(t *testing.T) {
 		{"user_id missing", func(h map[string]string) { delete(h, OrderFieldUserID) }, []string{OrderFieldUserID}},
 		{"order_id not an id", func(h map[string]string) { h[OrderFieldOrderID] = "a:1" }, []string{OrderFieldOrderID}},
 		{"accepted without a driver", func(h map[string]string) { h[OrderFieldStatus] = "accepted" }, []string{OrderFieldDriverID}},
+		{"completed without a driver", func(h map[string]string) { h[OrderFieldStatus] = "completed" }, []string{OrderFieldDriverID}},
+		{"radius not a number", func(h map[string]string) {
+			h[OrderFieldRadiusM], h[OrderFieldOfferedTo] = "far", "d1"
+		}, []string{OrderFieldRadiusM}},
+		{"radius zero", func(h map[string]string) {
+			h[OrderFieldRadiusM], h[OrderFieldOfferedTo] = "0", "d1"
+		}, []string{OrderFieldRadiusM}},
+		{"radius without offered_to", func(h map[string]string) { h[OrderFieldRadiusM] = "100" }, []string{OrderFieldOfferedTo}},
+		{"offered_to without radius", func(h map[string]string) { h[OrderFieldOfferedTo] = "d1" }, []string{OrderFieldOfferedTo}},
+		{"offered_to not ids", func(h map[string]string) {
+			h[OrderFieldRadiusM], h[OrderFieldOfferedTo] = "100", "d1,,d 2"
+		}, []string{OrderFieldOfferedTo}},
+		{"max_drivers not positive", func(h map[string]string) {
+			h[OrderFieldRadiusM], h[OrderFieldOfferedTo], h[OrderFieldMaxDrivers] = "100", "d1", "-1"
+		}, []string{OrderFieldMaxDrivers}},
 		{"driver_id not an id", func(h map[string]string) { h[OrderFieldDriverID] = "d 1" }, []string{OrderFieldDriverID}},
 		{"only a status", func(h map[string]string) {
 			clear(h)
@@ -140,5 +167,27 @@ func TestCorruptOrderErrorText(t *testing.T) {
 	}
 	if o.UserID != "u1" || o.Dropoff.Lat != 0 || !o.CreatedAt.IsZero() {
 		t.Fatalf("partial order = %+v", o)
+	}
+}
+
+func TestOfferedToDriver(t *testing.T) {
+	broadcast := Order{OrderID: "a1"}
+	targeted := Order{OrderID: "a2", RadiusM: 500, OfferedTo: []string{"d1", "d2"}}
+	nobody := Order{OrderID: "a3", RadiusM: 500}
+	tests := []struct {
+		o      Order
+		driver string
+		want   bool
+	}{
+		{broadcast, "d9", true},    // every driver may take a broadcast order
+		{targeted, "d2", true},     // an offered driver
+		{targeted, "d9", false},    // a driver outside the radius
+		{nobody, "d1", false},      // offered to nobody: nobody may take it
+		{targeted, "d1,d2", false}, // never a substring match
+	}
+	for _, tt := range tests {
+		if got := tt.o.OfferedToDriver(tt.driver); got != tt.want {
+			t.Errorf("%s.OfferedToDriver(%q) = %v, want %v", tt.o.OrderID, tt.driver, got, tt.want)
+		}
 	}
 }

@@ -20,9 +20,9 @@ var (
 	// ErrInvalidToken means a token is malformed, not signed with the
 	// secret by HS256, without an expiry, or expired.
 	ErrInvalidToken = errors.New("contract: invalid token")
-	// ErrTokenRole means a token is valid but its role is neither driver
-	// nor user.
-	ErrTokenRole = errors.New("contract: token role is not driver or user")
+	// ErrTokenRole means a token is valid but its role is not driver,
+	// user or dispatcher.
+	ErrTokenRole = errors.New("contract: token role is not driver, user or dispatcher")
 )
 
 // Claims is the body of a client token: who (sub) acts as what (role), with
@@ -46,12 +46,12 @@ func CheckSecret(secret string) error {
 
 // NewToken signs an HS256 token for id acting as role, valid for ttl from
 // now (a ttl of zero or less gives a token that has already expired). It
-// refuses a role other than driver or user, an id that is not ValidID and a
+// refuses a role other than driver, user or dispatcher, an id that is not ValidID and a
 // secret that CheckSecret refuses, so it never mints a token that taxi
 // serve would not accept.
 func NewToken(secret string, role Role, id string, ttl time.Duration) (string, error) {
 	if !role.Valid() {
-		return "", fmt.Errorf("new token: role %q is not driver or user", role)
+		return "", fmt.Errorf("new token: role %q is not driver, user or dispatcher", role)
 	}
 	if !ValidID(id) {
 		return "", fmt.Errorf("new token: sub %q must be 1 to 64 characters of [A-Za-z0-9_-]", id)
@@ -94,7 +94,8 @@ func NewVerifier(secret string) (*Verifier, error) {
 }
 
 // Verify returns the claims of raw, which must be an HS256 token signed with
-// the secret, with an expiry in the future, for a driver or a user. Errors
+// the secret, with an expiry in the future, for a driver, a user or a
+// dispatcher. Errors
 // wrap ErrInvalidToken (with the reason) or ErrTokenRole.
 func (v *Verifier) Verify(raw string) (Claims, error) {
 	var claims Claims

@@ -16,7 +16,7 @@ func TestNewTokenVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, role := range []Role{RoleDriver, RoleUser} {
+	for _, role := range []Role{RoleDriver, RoleUser, RoleDispatcher} {
 		tok, err := NewToken(testSecret, role, "id-7", time.Hour)
 		if err != nil {
 			t.Fatalf("NewToken(%s): %v", role, err)

@@ -505,6 +505,19 @@ func (b *Bench) cleanup(ctx context.Context) {
 			byRider[ord.user] = append(byRider[ord.user], ord)
 		}
 	}
+	cancelAll(ctx, b.api, byRider, func(cancelled bool) {
+		if cancelled {
+			b.cancelled.Add(1)
+		} else {
+			b.leftOpen.Add(1)
+		}
+	})
+}
+
+// cancelAll cancels the orders of each rider one after the other, riders
+// in parallel, and tells done whether each is cancelled (or was accepted
+// meanwhile).
+func cancelAll(ctx context.Context, api *hubAPI, byRider map[string][]createdOrder, done func(cancelled bool)) {
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	for _, list := range byRider {
@@ -512,11 +525,7 @@ func (b *Bench) cleanup(ctx context.Context) {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			for _, ord := range list {
-				if b.cancelOne(ctx, ord) {
-					b.cancelled.Add(1)
-				} else {
-					b.leftOpen.Add(1)
-				}
+				done(cancelOne(ctx, api, ord))
 			}
 		})
 	}
@@ -524,9 +533,9 @@ func (b *Bench) cleanup(ctx context.Context) {
 }
 
 // cancelOne cancels ord, retrying while the hub rate-limits the rider.
-func (b *Bench) cancelOne(ctx context.Context, ord createdOrder) bool {
+func cancelOne(ctx context.Context, api *hubAPI, ord createdOrder) bool {
 	for attempt := 1; ; attempt++ {
-		err := b.api.cancelOrder(ctx, ord.base, ord.id, ord.user)
+		err := api.cancelOrder(ctx, ord.base, ord.id, ord.user)
 		var se *statusError
 		switch {
 		case err == nil:

@@ -428,11 +428,6 @@ func (f *fleet) p99SoFar() float64 {
 	return f.p99
 }
 
-// closeConcurrency bounds simultaneous close handshakes at the end; each
-// takes at most 2 s, so even an overloaded hub lets 16,000 feeds close
-// within half a minute.
-const closeConcurrency = 1024
-
 // finish closes every feed, stops every goroutine of the fleet and returns
 // what it measured.
 func (f *fleet) finish() *fleetResult {
@@ -446,16 +441,7 @@ func (f *fleet) finish() *fleetResult {
 		}
 	}
 	f.mu.Unlock()
-	sem := make(chan struct{}, closeConcurrency)
-	var closing sync.WaitGroup
-	for _, c := range all {
-		sem <- struct{}{}
-		closing.Go(func() {
-			defer func() { <-sem }()
-			c.close(2 * time.Second)
-		})
-	}
-	closing.Wait()
+	closeClients(all)
 	f.cancel()
 	f.wg.Wait()
 

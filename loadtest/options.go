@@ -32,10 +32,14 @@ const (
 	// Storm creates open orders, then connects every driver at one instant
 	// and times until each is greeted with every open order.
 	Storm Scenario = "storm"
+	// Geo spreads drivers over an area, sending positions, and checks that
+	// orders with a radius reach exactly the drivers within it; it runs
+	// through [NewGeo], not [New].
+	Geo Scenario = "geo"
 )
 
 // Scenarios lists every scenario in the order help texts show them.
-var Scenarios = []Scenario{Fanout, Accept, Connect, Soak, Storm}
+var Scenarios = []Scenario{Fanout, Accept, Connect, Soak, Storm, Geo}
 
 // ParseScenario returns the scenario called name.
 func ParseScenario(name string) (Scenario, error) {
@@ -44,7 +48,7 @@ func ParseScenario(name string) (Scenario, error) {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect, soak or storm)", name)
+	return "", fmt.Errorf("unknown scenario %q (want fanout, accept, connect, soak, storm or geo)", name)
 }
 
 // How racers send their accepts in the accept and soak scenarios.
@@ -250,6 +254,9 @@ func (o Options) validate() error {
 	var errs []error
 	if _, err := ParseScenario(string(o.Scenario)); err != nil {
 		errs = append(errs, err)
+	}
+	if o.Scenario == Geo {
+		errs = append(errs, errors.New("the geo scenario runs with NewGeo"))
 	}
 	for _, t := range o.Targets {
 		if _, err := parseTarget(t); err != nil {

@@ -25,6 +25,8 @@ type HubStats struct {
 		FramesSent              int64 `json:"frames_sent"`
 		FramesDropped           int64 `json:"frames_dropped"`
 		SlowClientsDisconnected int64 `json:"slow_clients_disconnected"`
+		PositionsReceived       int64 `json:"positions_received"`
+		TrackingFrames          int64 `json:"tracking_frames"`
 	} `json:"counters"`
 	// Redis is absent on a node without Redis (--memory).
 	Redis *struct {

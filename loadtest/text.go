@@ -15,11 +15,14 @@ import (
 type Reporter func(io.Writer) error
 
 // JSONReporter writes r as indented JSON (the --json document).
-func JSONReporter(r *Report) Reporter {
+func JSONReporter(r *Report) Reporter { return jsonReporter(r) }
+
+// jsonReporter writes v as indented JSON.
+func jsonReporter(v any) Reporter {
 	return func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(v); err != nil {
 			return fmt.Errorf("write json report: %w", err)
 		}
 		return nil

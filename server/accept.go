@@ -25,7 +25,7 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 		switch outcome {
 		case "won":
 			s.counters.acceptsWon.Add(1)
-		case "taken", "locked", "not_open":
+		case "taken", "locked", "not_open", "not_offered":
 			s.counters.acceptsLost.Add(1)
 		}
 	}()
@@ -49,6 +49,8 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 		outcome = "taken"
 	case errors.Is(err, ErrOrderNotOpen):
 		outcome = "not_open"
+	case errors.Is(err, ErrNotOffered):
+		outcome = "not_offered"
 	case errors.Is(err, ErrOrderNotFound):
 		outcome = "not_found"
 	case errors.Is(err, ErrLockHeld):
@@ -75,7 +77,7 @@ func (s *Server) acceptOrder(ctx context.Context, orderID, driverID string) (o O
 // order's rider, and returns the drivers' event.
 func (s *Server) publishAccepted(ctx context.Context, b *backend, o Order) Event {
 	msg := OrderAcceptedMessage{OrderID: o.OrderID, DriverID: o.DriverID, UserID: o.UserID}
-	ev := s.publish(ctx, b, newEvent(ChannelDrivers, TypeOrderAccepted, msg, ""))
+	ev := s.publish(ctx, b, driversEvent(TypeOrderAccepted, msg, o))
 	s.publish(ctx, b, newEvent(ChannelUsers, TypeOrderAccepted, msg, o.UserID))
 	return ev
 }
@@ -85,7 +87,8 @@ var errRepeat = errors.New("accepted by this driver already")
 
 // decideAccept takes the order's lock and changes its state on b. While
 // another driver holds the lock it waits, with backoff, for that driver's
-// outcome, up to lockWait.
+// outcome, up to lockWait. A radius-limited order not offered to driverID
+// is ErrNotOffered, whatever its state.
 func (s *Server) decideAccept(ctx context.Context, b *backend, orderID, driverID string) (Order, error) {
 	wait := min(s.cfg.LockTTL, 2*s.cfg.RedisTimeout)
 	deadline := time.Now().Add(wait)
@@ -95,10 +98,13 @@ func (s *Server) decideAccept(ctx context.Context, b *backend, orderID, driverID
 		if err != nil {
 			return Order{}, err
 		}
-		if o.Status == StatusAccepted && o.DriverID == driverID {
+		if !o.OfferedToDriver(driverID) {
+			return Order{}, ErrNotOffered
+		}
+		if (o.Status == StatusAccepted || o.Status == StatusCompleted) && o.DriverID == driverID {
 			return o, errRepeat
 		}
-		if o.Status == StatusAccepted {
+		if o.Status == StatusAccepted || o.Status == StatusCompleted {
 			return o, ErrOrderTaken
 		}
 		if o.Status != StatusOpen {

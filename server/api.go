@@ -1,9 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
 
@@ -20,8 +23,11 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET /orders", s.handleListOrders)
 	mux.HandleFunc("GET /drivers/{driver_id}/order", s.handleDriverOrder)
 	mux.HandleFunc("GET /orders/{order_id}", s.handleGetOrder)
-	mux.HandleFunc("POST /orders/{order_id}/accept", s.handleAcceptOrder)
-	mux.HandleFunc("POST /orders/{order_id}/cancel", s.handleCancelOrder)
+	mux.HandleFunc("POST /orders/{order_id}/accept", s.orderAction(RoleDriver, "driver_id", s.acceptOrder))
+	mux.HandleFunc("POST /orders/{order_id}/cancel", s.orderAction(RoleUser, "user_id", s.cancelOrder))
+	mux.HandleFunc("POST /orders/{order_id}/complete", s.orderAction(RoleDriver, "driver_id", s.completeOrder))
+	mux.HandleFunc("POST /drivers/{driver_id}/location", s.handleLocation)
+	mux.HandleFunc("GET /drivers/nearby", s.handleNearby)
 	mux.HandleFunc("GET /ws/driver/{driver_id}", s.handleFeed(RoleDriver, "driver_id"))
 	mux.HandleFunc("GET /ws/user/{user_id}", s.handleFeed(RoleUser, "user_id"))
 	mux.HandleFunc("GET /ws/stats", s.handleStats)
@@ -102,11 +108,14 @@ type PointInput struct {
 	Lng *float64 `json:"lng"`
 }
 
-// CreateOrderRequest is the body of POST /orders.
+// CreateOrderRequest is the body of POST /orders. RadiusM and MaxDrivers
+// are numbers as sent, checked by the handler.
 type CreateOrderRequest struct {
-	UserID  string      `json:"user_id"`
-	Pickup  *PointInput `json:"pickup"`
-	Dropoff *PointInput `json:"dropoff"`
+	UserID     string      `json:"user_id"`
+	Pickup     *PointInput `json:"pickup"`
+	Dropoff    *PointInput `json:"dropoff"`
+	RadiusM    *float64    `json:"radius_m"`
+	MaxDrivers *float64    `json:"max_drivers"`
 }
 
 func (p *PointInput) point(name string) (Point, string, string) {
@@ -151,27 +160,56 @@ func (s *Server) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	if !writeInputError(w, ierr) || !requireField(w, "user_id", req.UserID) {
 		return
 	}
-	pickup, code, detail := req.Pickup.point("pickup")
-	if code == "" {
-		var dropoff Point
-		if dropoff, code, detail = req.Dropoff.point("dropoff"); code == "" {
-			if !s.caller(w, r, RoleUser, "user_id", req.UserID) {
-				return
-			}
-			if keys, ok := r.Header["Idempotency-Key"]; ok {
-				s.createOrderOnce(w, r, keys[0], req.UserID, pickup, dropoff)
-				return
-			}
-			o, err := s.createOrder(r.Context(), req.UserID, pickup, dropoff)
-			if err != nil {
-				s.writeOpError(w, r, err)
-				return
-			}
-			writeJSON(w, http.StatusCreated, o)
-			return
+	want, ierr := s.orderRequest(req)
+	if !writeInputError(w, ierr) || !s.caller(w, r, RoleUser, "user_id", req.UserID) {
+		return
+	}
+	if keys, ok := r.Header["Idempotency-Key"]; ok {
+		s.createOrderOnce(w, r, keys[0], want)
+		return
+	}
+	o, err := s.placeOrder(r.Context(), want)
+	if err != nil {
+		s.writeOpError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+// orderRequest checks the points and the dispatch of a create request, in
+// the documented order: pickup, dropoff, radius_m, max_drivers.
+func (s *Server) orderRequest(req CreateOrderRequest) (orderRequest, *inputError) {
+	out := orderRequest{userID: req.UserID}
+	var code, detail string
+	if out.pickup, code, detail = req.Pickup.point("pickup"); code != "" {
+		return out, &inputError{Code: code, Detail: detail}
+	}
+	if out.dropoff, code, detail = req.Dropoff.point("dropoff"); code != "" {
+		return out, &inputError{Code: code, Detail: detail}
+	}
+	if req.RadiusM != nil {
+		if r := *req.RadiusM; !(r > 0 && r <= MaxRadiusM) {
+			return out, &inputError{Code: "invalid_radius", Detail: fmt.Sprintf("radius_m must be a number of metres above 0 and at most %d", MaxRadiusM)}
+		}
+		out.radiusM = *req.RadiusM
+	}
+	if req.MaxDrivers != nil {
+		n := *req.MaxDrivers
+		if n < 1 || n != math.Trunc(n) || n > math.MaxInt32 {
+			return out, &inputError{Code: "invalid_max_drivers", Detail: "max_drivers must be an integer above 0"}
+		}
+		out.maxDrivers = int(n)
+	}
+	radius := cmp.Or(out.radiusM, s.cfg.DispatchRadius)
+	if out.maxDrivers > 0 && radius == 0 {
+		return out, &inputError{Code: "invalid_max_drivers", Detail: "max_drivers needs radius_m, or a node started with --dispatch-radius"}
+	}
+	if radius > 0 {
+		if err := checkGeoPoint(out.pickup); err != nil {
+			return out, &inputError{Code: "invalid_point", Detail: "pickup: " + err.Error()}
 		}
 	}
-	writeError(w, http.StatusBadRequest, code, detail)
+	return out, nil
 }
 
 // handleGetOrder serves drivers any order (they choose among them) and
@@ -184,44 +222,30 @@ func (s *Server) handleGetOrder(w http.ResponseWriter, r *http.Request) {
 	s.serveOrder(w, r, func(ctx context.Context) (Order, error) { return s.orderWithViewers(ctx, id) })
 }
 
-func (s *Server) handleAcceptOrder(w http.ResponseWriter, r *http.Request) {
-	id, ok := orderIDFrom(w, r)
-	if !ok {
-		return
+// orderAction serves a POST /orders/{order_id}/... that a driver or a
+// rider, named by the body's one member field, takes on an order: accept
+// (driver_id), cancel (user_id), complete (driver_id). It answers 200 with
+// the order as op left it.
+func (s *Server) orderAction(role Role, field string, op func(ctx context.Context, orderID, callerID string) (Order, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := orderIDFrom(w, r)
+		if !ok {
+			return
+		}
+		if _, ok := s.authenticated(w, r); !ok {
+			return
+		}
+		callerID, ok := s.readIDBody(w, r, field)
+		if !ok || !s.caller(w, r, role, field, callerID) {
+			return
+		}
+		o, err := op(r.Context(), id, callerID)
+		if err != nil {
+			s.writeOpError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, o)
 	}
-	if _, ok := s.authenticated(w, r); !ok {
-		return
-	}
-	driverID, ok := s.readIDBody(w, r, "driver_id")
-	if !ok || !s.caller(w, r, RoleDriver, "driver_id", driverID) {
-		return
-	}
-	o, err := s.acceptOrder(r.Context(), id, driverID)
-	if err != nil {
-		s.writeOpError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
-}
-
-func (s *Server) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
-	id, ok := orderIDFrom(w, r)
-	if !ok {
-		return
-	}
-	if _, ok := s.authenticated(w, r); !ok {
-		return
-	}
-	userID, ok := s.readIDBody(w, r, "user_id")
-	if !ok || !s.caller(w, r, RoleUser, "user_id", userID) {
-		return
-	}
-	o, err := s.cancelOrder(r.Context(), id, userID)
-	if err != nil {
-		s.writeOpError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, o)
 }
 
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {

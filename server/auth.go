@@ -62,7 +62,8 @@ func tokenFrom(r *http.Request) string {
 }
 
 // identify returns the claims of r's token, which must be valid and name a
-// driver or a rider. In insecure mode it returns empty claims.
+// driver, a rider or a dispatcher. In insecure mode it returns empty
+// claims.
 func (a *authorizer) identify(r *http.Request) (Claims, error) {
 	if a.insecure {
 		return Claims{}, nil
@@ -75,8 +76,8 @@ func (a *authorizer) identify(r *http.Request) (Claims, error) {
 	if _, err := a.parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.secret, nil }); err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", errUnauthenticated, err)
 	}
-	if claims.Role != RoleDriver && claims.Role != RoleUser {
-		return Claims{}, fmt.Errorf("%w: token role %q is not driver or user", errForbidden, claims.Role)
+	if !claims.Role.Valid() {
+		return Claims{}, fmt.Errorf("%w: token role %q is not driver, user or dispatcher", errForbidden, claims.Role)
 	}
 	return claims, nil
 }

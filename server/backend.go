@@ -15,6 +15,9 @@ type backend struct {
 	viewers  ViewerStore
 	presence Presence
 	broker   Broker
+	// locations keeps drivers' positions. The memory set of a node whose
+	// Redis is away knows only the positions this node received since.
+	locations LocationStore
 	// partial is true for the memory set of a node whose Redis is away: it
 	// knows only the orders this node made since, so "not found" and "none
 	// open" are not answers it can give.
@@ -39,6 +42,7 @@ func newMemoryBackend(cfg *Config, deliver deliverFunc) *backend {
 		viewers:   viewers,
 		presence:  newMemoryPresence(),
 		broker:    broker,
+		locations: newMemoryLocations(),
 		memOrders: orders,
 		memBroker: broker,
 
@@ -59,6 +63,8 @@ func newRedisBackend(cfg *Config, rdb redis.UniversalClient, broker *redisBroker
 		viewers:  &redisViewers{rdb: rdb},
 		presence: &redisPresence{rdb: rdb, nodeID: cfg.NodeID},
 		broker:   broker,
+
+		locations: &redisLocations{rdb: rdb},
 
 		idempotency: &redisIdempotency{rdb: rdb},
 	}

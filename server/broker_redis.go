@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/taxi-hub/taxi/contract"
 )
 
 // redisBroker logs events in one capped stream per channel and publishes
@@ -44,9 +45,13 @@ func (b *redisBroker) Publish(ctx context.Context, ev Event) (Event, error) {
 	if b.sharded {
 		sharded = "1"
 	}
+	targeted := "0"
+	if ev.targeted() {
+		targeted = "1"
+	}
 	keys := []string{eventsKey(ev.Channel), epochKey(ev.Channel)}
 	raw, err := publishScript.Run(ctx, b.rdb, keys, string(ev.Channel), ev.Type, ev.Message, ev.UserID,
-		b.max, b.retention.Milliseconds(), sharded).Text()
+		b.max, b.retention.Milliseconds(), sharded, targeted, ev.targetsText()).Text()
 	if err != nil {
 		return ev, fmt.Errorf("publish %s event: %w", ev.Type, storeError(err))
 	}
@@ -136,10 +141,12 @@ func eventFromStream(ch Channel, m redis.XMessage) (Event, error) {
 	typ, _ := m.Values["t"].(string)
 	msg, _ := m.Values["m"].(string)
 	user, _ := m.Values["u"].(string)
+	to, targeted := m.Values[contract.TargetsField].(string)
 	if err != nil || typ == "" || msg == "" {
 		return Event{}, fmt.Errorf("%s log entry %s: %w", ch, m.ID, ErrInternal)
 	}
-	return Event{Channel: ch, Type: typ, Message: []byte(msg), UserID: user}.withID(id), nil
+	ev := Event{Channel: ch, Type: typ, Message: []byte(msg), UserID: user, Targets: parseTargets(to, targeted)}
+	return ev.withID(id), nil
 }
 
 // catchUp brings ch's sequencer from the last event it delivered to the end

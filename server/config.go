@@ -2,7 +2,9 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"time"
 )
@@ -80,6 +82,14 @@ type Config struct {
 	EventRetention    time.Duration
 	EventRetentionMax int
 
+	// LocationTTL is how long a driver's position counts: an older one
+	// no longer gets the driver radius-limited orders, is not listed by
+	// GET /drivers/nearby, and is trimmed.
+	LocationTTL time.Duration
+	// DispatchRadius is the radius in metres of orders created without
+	// radius_m; 0 offers them to every driver, as without positions.
+	DispatchRadius float64
+
 	// AdvertiseURL is the base URL other tools reach this node at; its
 	// /ws/stats goes into the heartbeat. Defaults to the listen address.
 	AdvertiseURL string
@@ -111,7 +121,13 @@ const (
 
 	DefaultEventRetention    = 5 * time.Minute
 	DefaultEventRetentionMax = 100000
+
+	DefaultLocationTTL = 2 * time.Minute
 )
+
+// MaxRadiusM bounds radius_m, --dispatch-radius and GET /drivers/nearby's
+// radius_m, in metres.
+const MaxRadiusM = 100000
 
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
@@ -143,6 +159,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.ProbeInterval, DefaultProbeInterval)
 	setDefault(&c.EventRetention, DefaultEventRetention)
 	setDefault(&c.EventRetentionMax, DefaultEventRetentionMax)
+	setDefault(&c.LocationTTL, DefaultLocationTTL)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -164,6 +181,9 @@ func (c Config) validate() error {
 	}
 	if c.DrainDelay >= c.ShutdownTimeout {
 		return errors.New("drain delay must be shorter than the shutdown timeout, which it counts against")
+	}
+	if c.DispatchRadius < 0 || c.DispatchRadius > MaxRadiusM || math.IsNaN(c.DispatchRadius) {
+		return fmt.Errorf("dispatch radius must be from 0 (every driver) to %d metres", MaxRadiusM)
 	}
 	if !ValidID(c.NodeID) {
 		return errors.New("node id must be 1 to 64 characters of [A-Za-z0-9_-]")

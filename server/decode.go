@@ -176,8 +176,56 @@ func decodeCreateOrder(obj jsonObject) (CreateOrderRequest, *inputError) {
 	if req.Pickup, ierr = decodePoint(obj, "pickup"); ierr != nil {
 		return req, ierr
 	}
-	req.Dropoff, ierr = decodePoint(obj, "dropoff")
+	if req.Dropoff, ierr = decodePoint(obj, "dropoff"); ierr != nil {
+		return req, ierr
+	}
+	if req.RadiusM, ierr = optionalNumber(obj, "radius_m"); ierr != nil {
+		return req, ierr
+	}
+	req.MaxDrivers, ierr = optionalNumber(obj, "max_drivers")
 	return req, ierr
+}
+
+// optionalNumber reads the number member key; nil when it is absent or
+// null.
+func optionalNumber(obj jsonObject, key string) (*float64, *inputError) {
+	f, present, ierr := obj.number(key, key)
+	if ierr != nil || !present {
+		return nil, ierr
+	}
+	return &f, nil
+}
+
+// decodeLocation reads a driver's position from obj, the body of POST
+// /drivers/{driver_id}/location or a location frame's message (prefix
+// "message."): lat and lng are required, heading and speed_mps optional,
+// and the position must be one a GEO set can hold (see checkGeoPoint).
+func decodeLocation(obj jsonObject, prefix string) (LocationMessage, *inputError) {
+	var loc LocationMessage
+	var got [4]*float64
+	for i, name := range []string{"lat", "lng", "heading", "speed_mps"} {
+		f, ok, ierr := obj.number(name, prefix+name)
+		if ierr != nil {
+			return loc, ierr
+		}
+		if ok {
+			got[i] = &f
+		}
+	}
+	if got[0] == nil || got[1] == nil {
+		return loc, &inputError{Code: "missing_field", Detail: prefix + "lat and " + prefix + "lng are required"}
+	}
+	loc.Lat, loc.Lng, loc.Heading, loc.SpeedMPS = *got[0], *got[1], got[2], got[3]
+	if err := checkGeoPoint(Point{Lat: loc.Lat, Lng: loc.Lng}); err != nil {
+		return loc, &inputError{Code: "invalid_point", Detail: "position: " + err.Error()}
+	}
+	if h := loc.Heading; h != nil && !(*h >= 0 && *h < 360) {
+		return loc, &inputError{Code: "invalid_point", Detail: prefix + "heading must be degrees in [0, 360)"}
+	}
+	if v := loc.SpeedMPS; v != nil && !(*v >= 0) {
+		return loc, &inputError{Code: "invalid_point", Detail: prefix + "speed_mps must be metres per second, 0 or more"}
+	}
+	return loc, nil
 }
 
 // decodePoint reads the point member key; nil when it is absent or null.

@@ -4,7 +4,8 @@
 //
 // Everything that crosses nodes sits behind a small interface with an
 // in-memory implementation (the default, for one node) and a Redis one (for a
-// cluster): OrderStore, LockStore, ViewerStore, Presence and Broker. The hub
+// cluster): OrderStore, LockStore, ViewerStore, Presence, LocationStore and
+// Broker. The hub
 // itself only keeps the connections of its own node. Every event is logged
 // with an id where it is published, so a node that missed events and a
 // client that reconnects get them again, in order, once.
@@ -25,17 +26,26 @@
 //     (health check, degrade, rejoin, write-back); membership.go
 //     (heartbeat, presence re-assertion, reaping); presence_writer.go
 //     (joins and leaves in order per id).
-//   - Events: event.go (Event, EventID, frames with ids); broker.go (the
+//   - Events: event.go (Event, EventID, frames with ids, events for some
+//     drivers only); broker.go (the
 //     Broker interface); broker_memory.go (the in-process log);
 //     broker_redis.go (the Redis streams and publish.lua); sequencer.go (a
 //     node's position in a log, in-order once delivery, replies that wait);
 //     subscription.go (the Redis delivery loop, catch-up after gaps, probe).
-//   - Orders: flow.go (create, cancel, view, publish, deliver); accept.go
-//     (the one-winner accept); settle.go (the events of a change whose
-//     reply from Redis was lost); order.go, orders.go, orders_memory.go,
+//   - Orders: flow.go (create, dispatch by radius, cancel, view, publish,
+//     deliver); accept.go (the one-winner accept, only by an offered
+//     driver); complete.go (the assigned driver ends the ride); settle.go
+//     (the events of a change whose reply from Redis was lost); order.go,
+//     orders.go, orders_memory.go,
 //     orders_redis.go (types and the order hash from package contract);
 //     locks*.go; viewers*.go; presence*.go; role.go; keys.go (Redis names,
 //     all from package contract); scripts.go and lua/ (scripts).
+//   - Positions: locations.go (LocationStore, great-circle distance);
+//     locations_memory.go; locations_redis.go (the GEO set, locate.lua,
+//     nearby.lua, trim_locations.lua); tracking.go (positions in, what
+//     order each driver serves, driver_location to the rider at most once
+//     a second); dispatch_api.go (POST /drivers/{id}/location, GET
+//     /drivers/nearby).
 //   - Clients: api.go (HTTP routes and handlers); decode.go (strict request
 //     and frame decoding); cors.go (CORS from --allowed-origins);
 //     refusal.go (handshake refusals a browser can tell apart);

@@ -17,6 +17,15 @@ var (
 	ErrOrderNotOpen  = errors.New("server: order not open")
 	ErrNotOrderOwner = errors.New("server: not the order's rider")
 	ErrLockHeld      = errors.New("server: order locked by another driver")
+	// ErrNotOffered means a driver tried to accept a radius-limited order
+	// that was not offered to it.
+	ErrNotOffered = errors.New("server: order not offered to this driver")
+	// ErrOrderNotAccepted means an order to complete is open or
+	// cancelled: only an accepted order can be completed.
+	ErrOrderNotAccepted = errors.New("server: order not accepted")
+	// ErrNotAssignedDriver means a driver tried to complete an order
+	// another driver accepted.
+	ErrNotAssignedDriver = errors.New("server: not the order's driver")
 	// ErrBadCursor is a page cursor the store did not hand out.
 	ErrBadCursor = errors.New("server: malformed page cursor")
 	// ErrDegraded means the node cannot decide safely while Redis is away;
@@ -51,7 +60,8 @@ func storeError(err error) error {
 	case errors.Is(err, redis.ErrPoolTimeout):
 		return fmt.Errorf("%w: %w", ErrOverloaded, err)
 	}
-	for _, domain := range []error{ErrOrderNotFound, ErrOrderTaken, ErrOrderNotOpen, ErrNotOrderOwner, ErrLockHeld} {
+	for _, domain := range []error{ErrOrderNotFound, ErrOrderTaken, ErrOrderNotOpen, ErrNotOrderOwner, ErrLockHeld,
+		ErrNotOffered, ErrOrderNotAccepted, ErrNotAssignedDriver} {
 		if errors.Is(err, domain) {
 			return err
 		}

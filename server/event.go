@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,8 +59,11 @@ type Event struct {
 	// Message is the JSON of the frame's message.
 	Message []byte
 	// UserID is the rider an event of ChannelUsers is for; empty on
-	// ChannelDrivers, whose events go to every driver.
+	// ChannelDrivers.
 	UserID string
+	// Targets lists the drivers an event of ChannelDrivers is for (those
+	// offered a radius-limited order); nil when it is for every driver.
+	Targets []string
 	// Frame is what clients receive: {"type","id","message"}. Encoded
 	// once per event and shared by every connection.
 	Frame []byte
@@ -73,6 +77,36 @@ func newEvent(ch Channel, typ string, message any, userID string) Event {
 		panic(fmt.Sprintf("encode %s event: %v", typ, err))
 	}
 	return Event{Channel: ch, Type: typ, Message: msg, UserID: userID}
+}
+
+// driversEvent builds an event of ChannelDrivers about o: for the drivers
+// it was offered to when it is radius-limited, for every driver otherwise.
+func driversEvent(typ string, message any, o Order) Event {
+	ev := newEvent(ChannelDrivers, typ, message, "")
+	if o.Targeted() {
+		// A radius-limited order offered to nobody concerns no driver; an
+		// empty, non-nil list says so.
+		ev.Targets = append(make([]string, 0, len(o.OfferedTo)), o.OfferedTo...)
+	}
+	return ev
+}
+
+// targeted reports whether ev is for some drivers only.
+func (ev Event) targeted() bool { return ev.Targets != nil }
+
+// targetsText is Targets as the event log and the Pub/Sub frame carry them:
+// comma-separated ids.
+func (ev Event) targetsText() string { return strings.Join(ev.Targets, ",") }
+
+// parseTargets reads targetsText; present is whether the field was there.
+func parseTargets(text string, present bool) []string {
+	if !present {
+		return nil
+	}
+	if text == "" {
+		return []string{}
+	}
+	return strings.Split(text, ",")
 }
 
 // withID returns ev logged under id, with its frame. The frame's bytes are
@@ -100,16 +134,16 @@ func eventFrame(typ, id string, msg []byte) []byte {
 // Redis when the node rejoins) has one content.
 func (ev Event) content() string { return ev.Type + "\x00" + string(ev.Message) }
 
-// parseEventFrame reads an event from the frame a broker carried, with one
-// decode; its message is a slice of the frame. It runs once per event and
-// node, never per connection.
+// parseEventFrame reads an event from the frame a broker carried. It runs
+// once per event and node, never per connection. A frame for some drivers
+// only carries their ids in a top-level "to" (see contract.TargetsField),
+// which is taken off: the event's Frame is what clients receive.
 func parseEventFrame(ch Channel, frame []byte) (Event, error) {
 	var env struct {
-		Type    string `json:"type"`
-		ID      string `json:"id"`
-		Message struct {
-			UserID string `json:"user_id"`
-		} `json:"message"`
+		Type    string          `json:"type"`
+		ID      string          `json:"id"`
+		Message json.RawMessage `json:"message"`
+		To      *string         `json:"to"`
 	}
 	if err := json.Unmarshal(frame, &env); err != nil {
 		return Event{}, fmt.Errorf("event frame: %w", err)
@@ -118,25 +152,29 @@ func parseEventFrame(ch Channel, frame []byte) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("event frame: %w", err)
 	}
-	ev := Event{ID: id, Channel: ch, Type: env.Type, Frame: frame}
-	// The frame is laid out as eventFrame lays it out: the message runs
-	// from after "message": to the closing brace.
-	if i := bytes.Index(frame, []byte(`,"message":`)); i >= 0 && frame[len(frame)-1] == '}' {
-		ev.Message = frame[i+len(`,"message":`) : len(frame)-1]
+	ev := Event{ID: id, Channel: ch, Type: env.Type, Message: bytes.Clone(env.Message), Frame: frame}
+	if env.To != nil {
+		ev.Targets = parseTargets(*env.To, true)
+		ev.Frame = eventFrame(ev.Type, env.ID, ev.Message)
 	}
 	if ch == ChannelUsers {
-		if env.Message.UserID == "" {
+		var m struct {
+			UserID string `json:"user_id"`
+		}
+		if err := json.Unmarshal(env.Message, &m); err != nil || m.UserID == "" {
 			return Event{}, fmt.Errorf("rider event %s has no user_id", id)
 		}
-		ev.UserID = env.Message.UserID
+		ev.UserID = m.UserID
 	}
 	return ev, nil
 }
 
-// concerns reports whether a client of role and id receives ev.
+// concerns reports whether a client of role and id receives ev: a driver
+// every event of ChannelDrivers that is for every driver or names it, a
+// rider the events of ChannelUsers for it.
 func (ev Event) concerns(role Role, id string) bool {
 	if ev.Channel == ChannelDrivers {
-		return role == RoleDriver
+		return role == RoleDriver && (!ev.targeted() || slices.Contains(ev.Targets, id))
 	}
 	return role == RoleUser && ev.UserID == id
 }

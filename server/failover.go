@@ -200,7 +200,7 @@ func (f *failover) rejoin(ctx context.Context) error {
 		// This node's clients had the event from memory: the copy logged
 		// in Redis is for the other nodes.
 		f.broker.seq[ev.Channel].skipOnce(ev)
-		fresh := Event{Channel: ev.Channel, Type: ev.Type, Message: ev.Message, UserID: ev.UserID}
+		fresh := Event{Channel: ev.Channel, Type: ev.Type, Message: ev.Message, UserID: ev.UserID, Targets: ev.Targets}
 		if _, err := f.broker.Publish(ctx, fresh); err != nil {
 			f.log.Warn("log an outage event in redis", "type", ev.Type, "err", err)
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,29 +13,70 @@ import (
 // Each runs on one backend through Server.do, so one operation never mixes
 // Redis and memory state, and never asks which backend it has.
 
-// createOrder stores a new open order and fans new_order out to every driver.
-// When Redis vanishes mid-request the order is made in memory instead, so the
-// rider loses nothing; it is written back when Redis returns.
+// orderRequest is what a rider asks for: the ride, and how to dispatch it.
+// A zero radiusM takes the node's --dispatch-radius; maxDrivers 0 is no cap.
+type orderRequest struct {
+	userID          string
+	pickup, dropoff Point
+	radiusM         float64
+	maxDrivers      int
+}
+
+// createOrder places an order with the node's default dispatch.
 func (s *Server) createOrder(ctx context.Context, userID string, pickup, dropoff Point) (Order, error) {
+	return s.placeOrder(ctx, orderRequest{userID: userID, pickup: pickup, dropoff: dropoff})
+}
+
+// placeOrder stores a new open order and fans new_order out: to every
+// driver, or, with a dispatch radius, to the drivers it was offered to
+// (see dispatch). When Redis vanishes mid-request the order is made in
+// memory instead, so the rider loses nothing; it is written back when
+// Redis returns.
+func (s *Server) placeOrder(ctx context.Context, req orderRequest) (Order, error) {
 	o := Order{
 		OrderID:   newOrderID(),
-		UserID:    userID,
+		UserID:    req.userID,
 		Status:    StatusOpen,
-		Pickup:    pickup,
-		Dropoff:   dropoff,
+		Pickup:    req.pickup,
+		Dropoff:   req.dropoff,
 		CreatedAt: time.Now().UTC(),
 	}
+	radius := cmp.Or(req.radiusM, s.cfg.DispatchRadius)
 	var b *backend
 	err := s.do(ctx, true, func(cur *backend) error {
 		b = cur
+		if radius > 0 {
+			if err := s.dispatch(ctx, cur, &o, radius, req.maxDrivers); err != nil {
+				return err
+			}
+		}
 		return cur.orders.Create(ctx, o)
 	})
 	if err != nil {
 		return Order{}, fmt.Errorf("create order: %w", err)
 	}
 	s.counters.ordersCreated.Add(1)
-	s.publish(ctx, b, newEvent(ChannelDrivers, TypeNewOrder, o, ""))
+	s.publish(ctx, b, driversEvent(TypeNewOrder, o, o))
 	return o, nil
+}
+
+// dispatch decides, once, who is offered o: the drivers whose current
+// position is within radiusM metres of the pickup, the nearest maxDrivers
+// of them when maxDrivers > 0. It records the decision on o.
+func (s *Server) dispatch(ctx context.Context, b *backend, o *Order, radiusM float64, maxDrivers int) error {
+	near, err := b.locations.Nearby(ctx, o.Pickup, radiusM, maxDrivers, time.Now().Add(-s.cfg.LocationTTL))
+	if err != nil {
+		return fmt.Errorf("dispatch: %w", err)
+	}
+	o.RadiusM, o.MaxDrivers = radiusM, maxDrivers
+	o.OfferedTo = make([]string, len(near))
+	for i, d := range near {
+		o.OfferedTo[i] = d.DriverID
+	}
+	n := len(near)
+	o.Offered = &n
+	s.metrics.offeredDrivers.Observe(float64(n))
+	return nil
 }
 
 // getOrder reads an order from b. A partial backend (memory during an
@@ -51,23 +93,7 @@ func (s *Server) getOrder(ctx context.Context, b *backend, orderID string) (Orde
 // cancelOrder closes an open order for its own rider and fans
 // order_cancelled out to every driver and to the rider's other devices.
 func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order, error) {
-	var o Order
-	var b *backend
-	err := s.do(ctx, false, func(cur *backend) error {
-		b = cur
-		if err := s.backends.rejoining(cur); err != nil {
-			return err
-		}
-		var err error
-		o, err = cur.orders.Cancel(ctx, orderID, userID)
-		if err != nil {
-			s.settleLater(err)
-		}
-		if errors.Is(err, ErrOrderNotFound) && cur.partial {
-			err = ErrDegraded
-		}
-		return err
-	})
+	o, b, err := s.changeOrder(ctx, func(cur *backend) (Order, error) { return cur.orders.Cancel(ctx, orderID, userID) })
 	if err != nil {
 		return o, fmt.Errorf("cancel order %s: %w", orderID, err)
 	}
@@ -77,12 +103,37 @@ func (s *Server) cancelOrder(ctx context.Context, orderID, userID string) (Order
 	return o, nil
 }
 
-// publishCancelled fans order_cancelled out to every driver and to the
-// order's rider.
+// publishCancelled fans order_cancelled out to the drivers the order was
+// offered to and to its rider.
 func (s *Server) publishCancelled(ctx context.Context, b *backend, o Order) {
 	msg := OrderCancelledMessage{OrderID: o.OrderID, UserID: o.UserID}
-	s.publish(ctx, b, newEvent(ChannelDrivers, TypeOrderCancelled, msg, ""))
+	s.publish(ctx, b, driversEvent(TypeOrderCancelled, msg, o))
 	s.publish(ctx, b, newEvent(ChannelUsers, TypeOrderCancelled, msg, o.UserID))
+}
+
+// changeOrder runs a state change of one order on the current backend,
+// once: never while the node writes its outage back to Redis, and with
+// "not found" on a partial backend read as ErrDegraded. It returns the
+// backend it ran on, for the events that follow.
+func (s *Server) changeOrder(ctx context.Context, change func(cur *backend) (Order, error)) (Order, *backend, error) {
+	var o Order
+	var b *backend
+	err := s.do(ctx, false, func(cur *backend) error {
+		b = cur
+		if err := s.backends.rejoining(cur); err != nil {
+			return err
+		}
+		var err error
+		o, err = change(cur)
+		if err != nil {
+			s.settleLater(err)
+		}
+		if errors.Is(err, ErrOrderNotFound) && cur.partial {
+			err = ErrDegraded
+		}
+		return err
+	})
+	return o, b, err
 }
 
 // orderWithViewers reads an order and its current viewer count.
@@ -193,6 +244,10 @@ func (s *Server) publish(ctx context.Context, b *backend, ev Event) Event {
 // deliver is what the brokers call for every event that reaches this node.
 func (s *Server) deliver(ev Event) {
 	start := time.Now()
+	if s.rides.stale(ev) {
+		return
+	}
+	s.rides.observe(ev)
 	s.hub.deliver(ev)
 	s.counters.fanouts.Add(1)
 	s.metrics.fanoutSeconds.Observe(time.Since(start).Seconds())

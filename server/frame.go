@@ -18,10 +18,13 @@ const (
 	TypeRiderOrders    = contract.TypeRiderOrders
 	TypeAcceptResult   = contract.TypeAcceptResult
 	TypeError          = contract.TypeError
+	TypeOrderCompleted = contract.TypeOrderCompleted
+	TypeDriverLocation = contract.TypeDriverLocation
 
 	TypeViewOrder   = contract.TypeViewOrder
 	TypeUnviewOrder = contract.TypeUnviewOrder
 	TypeAcceptOrder = contract.TypeAcceptOrder
+	TypeLocation    = contract.TypeLocation
 )
 
 // The messages, as package contract defines them.
@@ -34,6 +37,9 @@ type (
 	OrderViewersMessage   = contract.OrderViewersMessage
 	AcceptResultMessage   = contract.AcceptResultMessage
 	ErrorMessage          = contract.ErrorMessage
+	OrderCompletedMessage = contract.OrderCompletedMessage
+	LocationMessage       = contract.LocationMessage
+	DriverLocationMessage = contract.DriverLocationMessage
 )
 
 // ConnectedMessage opens every feed. It is the hub's encoding of
@@ -76,10 +82,12 @@ func encodeFrame(typ string, message any) []byte {
 	return b
 }
 
-// inbound is a decoded frame from a client.
+// inbound is a decoded frame from a client: an order request, or a
+// position (Type location).
 type inbound struct {
-	Type    string
-	OrderID string
+	Type     string
+	OrderID  string
+	Location LocationMessage
 }
 
 // frameError is why an inbound frame was refused; it becomes an error frame.
@@ -107,13 +115,19 @@ func decodeInbound(data []byte) (inbound, *frameError) {
 		return inbound{}, &frameError{Code: "missing_field", Reason: `frame has no "type"`}
 	}
 	switch typ {
-	case TypeViewOrder, TypeUnviewOrder, TypeAcceptOrder:
+	case TypeViewOrder, TypeUnviewOrder, TypeAcceptOrder, TypeLocation:
 	default:
 		return inbound{}, &frameError{Code: "unknown_type", Reason: fmt.Sprintf("unknown frame type %.64q", typ)}
 	}
 	msg, present, ierr := env.object("message", "message")
 	if ierr == nil && !present {
 		ierr = &inputError{Code: "missing_field", Detail: `frame has no "message"`}
+	}
+	if ierr == nil && typ == TypeLocation {
+		var loc LocationMessage
+		if loc, ierr = decodeLocation(msg, "message."); ierr == nil {
+			return inbound{Type: typ, Location: loc}, nil
+		}
 	}
 	var orderID string
 	if ierr == nil {

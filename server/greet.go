@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -148,7 +149,7 @@ func (g *greeter) snapshot(ctx context.Context, b *backend, c *client, after tim
 		if err != nil {
 			return fmt.Errorf("open orders: %w", err)
 		}
-		hello.OpenOrders = open
+		hello.OpenOrders = open.forDriver(c.id)
 		return nil
 	}
 	orders, _, err := b.orders.ByUser(ctx, c.id, riderOrdersLimit, "")
@@ -179,9 +180,36 @@ type openRead struct {
 	raw     json.RawMessage // the orders as a JSON array
 	n       int
 	err     error
+	// orders are the orders read; targeted says some of them are
+	// radius-limited, so that each driver's list is its own (see
+	// forDriver).
+	orders   []Order
+	targeted bool
 }
 
-func (r *sharedRead) read(ctx context.Context, b *backend, after time.Time, fn func(context.Context) ([]Order, error)) (json.RawMessage, error) {
+// forDriver returns the open orders driverID may take, as a JSON array:
+// those offered to every driver, and the radius-limited ones offered to
+// it. Without radius-limited orders every driver shares one encoding.
+func (o *openRead) forDriver(driverID string) json.RawMessage {
+	if !o.targeted {
+		return o.raw
+	}
+	raw, _ := json.Marshal(offeredTo(o.orders, driverID)) // Orders always marshal
+	return raw
+}
+
+// offeredTo returns the orders of open that driverID may take, never nil.
+func offeredTo(open []Order, driverID string) []Order {
+	out := make([]Order, 0, len(open))
+	for _, o := range open {
+		if o.OfferedToDriver(driverID) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func (r *sharedRead) read(ctx context.Context, b *backend, after time.Time, fn func(context.Context) ([]Order, error)) (*openRead, error) {
 	for {
 		r.mu.Lock()
 		cur := r.cur
@@ -212,6 +240,8 @@ func (r *sharedRead) read(ctx context.Context, b *backend, after time.Time, fn f
 			orders = []Order{}
 		}
 		cur.n = len(orders)
+		cur.orders = orders
+		cur.targeted = slices.ContainsFunc(orders, Order.Targeted)
 		if cur.err = err; err == nil {
 			cur.raw, cur.err = json.Marshal(orders)
 		}
@@ -236,13 +266,30 @@ func (o *openRead) finished() bool {
 	}
 }
 
-func (o *openRead) wait(ctx context.Context) (json.RawMessage, error) {
+func (o *openRead) wait(ctx context.Context) (*openRead, error) {
 	select {
 	case <-o.done:
-		return o.raw, o.err
+		return o, o.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// resendOffered sends each local driver the open orders it may take, when
+// some of them are radius-limited, and returns how many drivers it sent to.
+func (s *Server) resendOffered(open []Order, partial bool) int {
+	var drivers []string
+	s.hub.eachID(func(role Role, id string) {
+		if role == RoleDriver {
+			drivers = append(drivers, id)
+		}
+	})
+	n := 0
+	for _, id := range drivers {
+		frame := encodeFrame(TypeOpenOrders, OpenOrdersMessage{OpenOrders: offeredTo(open, id), Incomplete: partial})
+		n += s.hub.sendTo(RoleDriver, id, EventID{}, wireFrame(frame))
+	}
+	return n
 }
 
 // resync sends every local client of ch a snapshot after a gap in its
@@ -251,6 +298,11 @@ func (o *openRead) wait(ctx context.Context) (json.RawMessage, error) {
 // ch is delivered.
 func (s *Server) resync(ctx context.Context, ch Channel) {
 	b := s.backends.current()
+	if ch == ChannelUsers {
+		// The events that say which order each driver serves may be
+		// among those missed: the node asks the store again.
+		s.rides.reset()
+	}
 	if ch == ChannelDrivers {
 		open, err := b.orders.Open(ctx)
 		if err != nil {
@@ -261,7 +313,12 @@ func (s *Server) resync(ctx context.Context, ch Channel) {
 		if open == nil {
 			open = []Order{}
 		}
-		n := s.hub.broadcastDrivers(EventID{}, wireFrame(encodeFrame(TypeOpenOrders, OpenOrdersMessage{OpenOrders: open, Incomplete: b.partial})))
+		var n int
+		if slices.ContainsFunc(open, Order.Targeted) {
+			n = s.resendOffered(open, b.partial)
+		} else {
+			n = s.hub.broadcastDrivers(EventID{}, wireFrame(encodeFrame(TypeOpenOrders, OpenOrdersMessage{OpenOrders: open, Incomplete: b.partial})))
+		}
 		s.log.Info("resent open orders after a gap in fan-out", "orders", len(open), "drivers", n)
 		return
 	}

@@ -128,13 +128,22 @@ func (h *hub) unregister(c *client) (last bool) {
 }
 
 // deliver is the broker's entry into this node: it queues one event to the
-// local connections it concerns. It never blocks on a connection.
+// local connections it concerns. It never blocks on a connection. An event
+// for some drivers only costs a lookup per driver named, not a pass over
+// every driver.
 func (h *hub) deliver(ev Event) int {
 	frame := wireFrame(ev.Frame)
-	if ev.Channel == ChannelDrivers {
-		return h.broadcastDrivers(ev.ID, frame)
+	switch {
+	case ev.Channel != ChannelDrivers:
+		return h.sendTo(RoleUser, ev.UserID, ev.ID, frame)
+	case ev.targeted():
+		n := 0
+		for _, id := range ev.Targets {
+			n += h.sendTo(RoleDriver, id, ev.ID, frame)
+		}
+		return n
 	}
-	return h.sendTo(RoleUser, ev.UserID, ev.ID, frame)
+	return h.broadcastDrivers(ev.ID, frame)
 }
 
 // broadcastDrivers queues a framed message to every local driver. Queueing

@@ -24,7 +24,8 @@ const (
 // A claim (the first request still running) has a Claim and no Response.
 type IdempotencyRecord struct {
 	// Hash identifies the request: the SHA-256 of its user_id, pickup
-	// and dropoff, whatever the body's formatting.
+	// and dropoff (and radius_m and max_drivers when given), whatever the
+	// body's formatting.
 	Hash string `json:"hash"`
 	// Claim is random: it tells this claim from a later one for the same
 	// key.
@@ -73,9 +74,21 @@ func validIdempotencyKey(key string) bool {
 	return true
 }
 
-// requestHash identifies a create request by what it asks for.
+// requestHash identifies a create request without dispatch fields by what
+// it asks for.
 func requestHash(userID string, pickup, dropoff Point) string {
-	b, _ := json.Marshal([]any{userID, pickup, dropoff})
+	return orderRequestHash(orderRequest{userID: userID, pickup: pickup, dropoff: dropoff})
+}
+
+// orderRequestHash identifies a create request by what it asks for. A
+// request without radius_m and max_drivers hashes as before they existed,
+// so keys recorded then still match.
+func orderRequestHash(req orderRequest) string {
+	parts := []any{req.userID, req.pickup, req.dropoff}
+	if req.radiusM != 0 || req.maxDrivers != 0 {
+		parts = append(parts, req.radiusM, req.maxDrivers)
+	}
+	b, _ := json.Marshal(parts)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -92,14 +105,15 @@ func newClaimID() string {
 // (with Idempotent-Replayed: true) and fans out nothing; a retry with
 // another request is a 422; a retry while the first still runs is a 409.
 // The record lives where the orders do, so this holds on any node.
-func (s *Server) createOrderOnce(w http.ResponseWriter, r *http.Request, key, userID string, pickup, dropoff Point) {
+func (s *Server) createOrderOnce(w http.ResponseWriter, r *http.Request, key string, req orderRequest) {
 	if !validIdempotencyKey(key) {
 		writeError(w, http.StatusBadRequest, "invalid_idempotency_key", fmt.Sprintf("Idempotency-Key must be 1 to %d visible ASCII characters", maxIdempotencyKey))
 		return
 	}
 	ctx := r.Context()
 	b := s.backends.current()
-	claim := IdempotencyRecord{Hash: requestHash(userID, pickup, dropoff), Claim: newClaimID()}
+	userID := req.userID
+	claim := IdempotencyRecord{Hash: orderRequestHash(req), Claim: newClaimID()}
 	held, claimed, err := b.idempotency.Claim(ctx, userID, key, claim, idempotencyClaimTTL)
 	if err != nil {
 		s.writeOpError(w, r, fmt.Errorf("claim idempotency key: %w", s.observed(b, err)))
@@ -109,7 +123,7 @@ func (s *Server) createOrderOnce(w http.ResponseWriter, r *http.Request, key, us
 		replay(w, held, claim.Hash)
 		return
 	}
-	o, err := s.createOrder(ctx, userID, pickup, dropoff)
+	o, err := s.placeOrder(ctx, req)
 	if err != nil {
 		// Free the key so that a retry can create the order.
 		if serr := b.idempotency.Settle(context.WithoutCancel(ctx), userID, key, claim, nil, 0); serr != nil {
@@ -133,7 +147,7 @@ func replay(w http.ResponseWriter, held IdempotencyRecord, hash string) {
 	switch {
 	case held.Hash != hash:
 		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused",
-			"this Idempotency-Key was used within 24 h for another request (other user_id, pickup or dropoff); use a new key for a new order")
+			"this Idempotency-Key was used within 24 h for another request (other user_id, pickup, dropoff, radius_m or max_drivers); use a new key for a new order")
 	case held.Response == nil:
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusConflict, "idempotency_key_in_use",

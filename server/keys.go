@@ -5,8 +5,11 @@ import "github.com/taxi-hub/taxi/contract"
 // Redis key and channel names, all from package contract, which documents
 // each one (and docs/redis.md): the hub spells none of them itself.
 const (
-	keyOpenOrders = contract.KeyOpenOrders
-	keyNodes      = contract.KeyNodes
+	keyOpenOrders          = contract.KeyOpenOrders
+	keyNodes               = contract.KeyNodes
+	keyDriverLocations     = contract.KeyDriverLocations
+	keyDriverLocationTimes = contract.KeyDriverLocationTimes
+	keyRidingOrders        = contract.KeyRidingOrders
 )
 
 func lockKey(orderID string) string                   { return contract.LockKey(orderID) }
@@ -22,3 +25,4 @@ func presenceNodesKey(role Role) string               { return contract.Presence
 func probeChannel(nodeID string) string               { return string(contract.ProbeChannel(nodeID)) }
 func eventsKey(ch Channel) string                     { return contract.EventsKey(ch) }
 func epochKey(ch Channel) string                      { return contract.EpochKey(ch) }
+func trackingKey(orderID string) string               { return contract.TrackingKey(orderID) }

@@ -18,6 +18,9 @@ type metrics struct {
 	registry      *prometheus.Registry
 	fanoutSeconds prometheus.Histogram
 	acceptSeconds *prometheus.HistogramVec
+	// offeredDrivers is how many drivers each radius-limited order was
+	// offered to: the fan-out's cost per order.
+	offeredDrivers prometheus.Histogram
 }
 
 func newMetrics(s *Server) *metrics {
@@ -30,15 +33,21 @@ func newMetrics(s *Server) *metrics {
 		}),
 		acceptSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "taxi_accept_seconds",
-			Help:    "Time to decide an accept, by outcome (won, repeat, taken, locked, not_open, not_found, error).",
+			Help:    "Time to decide an accept, by outcome (won, repeat, taken, locked, not_open, not_offered, not_found, error).",
 			Buckets: prometheus.ExponentialBuckets(1e-4, 2.5, 12),
 		}, []string{"outcome"}),
+		offeredDrivers: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "taxi_order_offered_drivers",
+			Help:    "Drivers each radius-limited order was offered to.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.fanoutSeconds,
 		m.acceptSeconds,
+		m.offeredDrivers,
 		&counterCollector{s: s},
 		buildInfo(),
 		refusalCollector{c: s.counters},
@@ -114,6 +123,9 @@ func (c *counterCollector) Collect(ch chan<- prometheus.Metric) {
 		{"orders_created", k.ordersCreated.Load()},
 		{"orders_accepted", k.ordersAccepted.Load()},
 		{"orders_cancelled", k.ordersCancelled.Load()},
+		{"orders_completed", k.ordersCompleted.Load()},
+		{"positions_received", k.positions.Load()},
+		{"tracking_frames", k.trackingFrames.Load()},
 		{"accepts_won", k.acceptsWon.Load()},
 		{"accepts_lost", k.acceptsLost.Load()},
 		{"fanouts", k.fanouts.Load()},

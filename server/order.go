@@ -9,12 +9,13 @@ import (
 // Status is where an order is in its life; see contract.
 type Status = contract.Status
 
-// The statuses an order moves through. Open is the only status from which an
-// order can change.
+// The statuses an order moves through: open, then accepted or cancelled; an
+// accepted order, then completed.
 const (
 	StatusOpen      = contract.StatusOpen
 	StatusAccepted  = contract.StatusAccepted
 	StatusCancelled = contract.StatusCancelled
+	StatusCompleted = contract.StatusCompleted
 )
 
 // Point is a place on the map in WGS84 degrees; see contract.

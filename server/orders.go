@@ -20,6 +20,15 @@ type OrderStore interface {
 	// Cancel moves an open order to cancelled for its own rider; another
 	// rider gets ErrNotOrderOwner, a closed order ErrOrderNotOpen.
 	Cancel(ctx context.Context, orderID, userID string) (Order, error)
+	// Complete moves an accepted order to completed for the driver who
+	// accepted it. Another driver gets ErrNotAssignedDriver, an open or
+	// cancelled order ErrOrderNotAccepted, an unknown one
+	// ErrOrderNotFound. An order the driver completed already is returned
+	// with errCompletedAlready.
+	Complete(ctx context.Context, orderID, driverID string) (Order, error)
+	// Riding counts the rides under way: accepted orders not yet
+	// completed, still kept.
+	Riding(ctx context.Context) (int64, error)
 	// ByUser returns up to limit (at least 1) of userID's orders, whatever
 	// their status, newest first (by created_at to the millisecond, then
 	// by order id): the newest when before is "", else those after the

@@ -80,7 +80,7 @@ func (m *memoryOrders) Accept(_ context.Context, orderID, driverID string) (Orde
 		return Order{}, ErrOrderNotFound
 	}
 	switch o.Status {
-	case StatusAccepted:
+	case StatusAccepted, StatusCompleted:
 		return *o, ErrOrderTaken
 	case StatusCancelled:
 		return *o, ErrOrderNotOpen
@@ -106,6 +106,36 @@ func (m *memoryOrders) Cancel(_ context.Context, orderID, userID string) (Order,
 	}
 	o.Status = StatusCancelled
 	return *o, nil
+}
+
+func (m *memoryOrders) Complete(_ context.Context, orderID, driverID string) (Order, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.orders[orderID]
+	switch {
+	case !ok:
+		return Order{}, ErrOrderNotFound
+	case o.Status != StatusAccepted && o.Status != StatusCompleted:
+		return *o, ErrOrderNotAccepted
+	case o.DriverID != driverID:
+		return Order{}, ErrNotAssignedDriver
+	case o.Status == StatusCompleted:
+		return *o, errCompletedAlready
+	}
+	o.Status = StatusCompleted
+	return *o, nil
+}
+
+func (m *memoryOrders) Riding(context.Context) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, o := range m.orders {
+		if o.Status == StatusAccepted {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // sweep forgets orders past their retention.

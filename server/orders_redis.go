@@ -136,15 +136,66 @@ func (r *redisOrders) Accept(ctx context.Context, orderID, driverID string) (Ord
 	default:
 		return Order{}, ErrOrderNotOpen
 	}
-	// Only the winner gets here, so the index is trimmed once. Both
-	// writes are best effort, like every index: the hash is the truth.
-	_ = r.rdb.ZRem(ctx, keyOpenOrders, orderID).Err()
-	_ = r.rdb.Set(ctx, driverOrderKey(driverID), orderID, r.retention).Err()
-	h := make(map[string]string, (len(res)-1)/2)
-	for i := 1; i+1 < len(res); i += 2 {
-		h[res[i]] = res[i+1]
+	// Only the winner gets here, so the index is trimmed once. The writes
+	// are best effort, like every index: the hash is the truth.
+	now := time.Now()
+	_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, keyOpenOrders, orderID)
+		p.Set(ctx, driverOrderKey(driverID), orderID, r.retention)
+		r.ride(ctx, p, orderID, now)
+		return nil
+	})
+	return orderFromPairs(res[1:])
+}
+
+// orderFromPairs reads an order from the field, value pairs a script
+// returned.
+func orderFromPairs(pairs []string) (Order, error) {
+	h := make(map[string]string, len(pairs)/2)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		h[pairs[i]] = pairs[i+1]
 	}
 	return orderFromHash(h)
+}
+
+// ride queues the writes that list orderID among the rides under way,
+// accepted at, and trim rides older than the order retention.
+func (r *redisOrders) ride(ctx context.Context, p redis.Pipeliner, orderID string, at time.Time) {
+	p.ZAdd(ctx, keyRidingOrders, redis.Z{Score: float64(at.UnixMilli()), Member: orderID})
+	p.ZRemRangeByScore(ctx, keyRidingOrders, "-inf", "("+strconv.FormatInt(at.Add(-r.retention).UnixMilli(), 10))
+}
+
+func (r *redisOrders) Complete(ctx context.Context, orderID, driverID string) (Order, error) {
+	res, err := completeScript.Run(ctx, r.rdb, []string{orderKey(orderID)}, driverID, time.Now().UTC().Format(time.RFC3339Nano)).StringSlice()
+	if err != nil {
+		return Order{}, fmt.Errorf("redis: complete order %s: %w", orderID, err)
+	}
+	switch res[0] {
+	case "ok":
+		// Best effort, like every index.
+		_ = r.rdb.ZRem(ctx, keyRidingOrders, orderID).Err()
+		return orderFromPairs(res[1:])
+	case "repeat":
+		o, err := orderFromPairs(res[1:])
+		if err != nil {
+			return o, err
+		}
+		return o, errCompletedAlready
+	case "not_found":
+		return Order{}, ErrOrderNotFound
+	case "not_driver":
+		return Order{}, ErrNotAssignedDriver
+	default:
+		return Order{}, ErrOrderNotAccepted
+	}
+}
+
+func (r *redisOrders) Riding(ctx context.Context) (int64, error) {
+	n, err := r.rdb.ZCard(ctx, keyRidingOrders).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis: count rides: %w", err)
+	}
+	return n, nil
 }
 
 func (r *redisOrders) Cancel(ctx context.Context, orderID, userID string) (Order, error) {
@@ -178,6 +229,10 @@ func (r *redisOrders) index(ctx context.Context, p redis.Pipeliner, o Order) {
 	p.Expire(ctx, key, r.retention)
 	if o.Status == StatusAccepted && o.DriverID != "" {
 		p.Set(ctx, driverOrderKey(o.DriverID), o.OrderID, r.retention)
+		r.ride(ctx, p, o.OrderID, time.Now())
+	}
+	if o.Status == StatusCompleted {
+		p.ZRem(ctx, keyRidingOrders, o.OrderID)
 	}
 }
 

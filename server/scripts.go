@@ -13,6 +13,10 @@ var (
 	acceptSrc    string
 	acceptScript = redis.NewScript(acceptSrc)
 
+	//go:embed lua/complete.lua
+	completeSrc    string
+	completeScript = redis.NewScript(completeSrc)
+
 	//go:embed lua/cancel.lua
 	cancelSrc    string
 	cancelScript = redis.NewScript(cancelSrc)
@@ -32,6 +36,20 @@ var (
 	//go:embed lua/reap.lua
 	reapSrc    string
 	reapScript = redis.NewScript(reapSrc)
+)
+
+var (
+	//go:embed lua/locate.lua
+	locateSrc    string
+	locateScript = redis.NewScript(locateSrc)
+
+	//go:embed lua/nearby.lua
+	nearbySrc    string
+	nearbyScript = redis.NewScript(nearbySrc)
+
+	//go:embed lua/trim_locations.lua
+	trimLocationsSrc    string
+	trimLocationsScript = redis.NewScript(trimLocationsSrc)
 )
 
 var (

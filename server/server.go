@@ -42,6 +42,9 @@ type Server struct {
 	// late queues state changes whose reply from Redis was lost; see
 	// settle.go.
 	late chan *unsettled
+	// rides is what the node knows of the order each driver serves, for
+	// tracking.
+	rides *rides
 
 	ready     atomic.Bool
 	advertise atomic.Value // string: base URL found at Serve
@@ -61,6 +64,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger.With("node", cfg.NodeID),
 		started:  time.Now(),
 		counters: &counters{},
+		rides:    newRides(),
 	}
 	s.hub = newHub(&s.cfg, s.log, s.counters)
 	s.auth = newAuthorizer(&s.cfg)
@@ -144,19 +148,44 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// runSweeper expires what the stores keep past its time: the memory
+// stores' entries every second, and stale positions (older than
+// LocationTTL) every quarter of it, at most every 5 s. It exits when ctx
+// ends.
 func (s *Server) runSweeper(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	trimEvery := min(s.cfg.LocationTTL/4, 5*time.Second)
+	var trimmed time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if b := s.backends.current(); b.sweep != nil {
+		case now := <-t.C:
+			b := s.backends.current()
+			if b.sweep != nil {
 				b.sweep()
 			}
 			s.limits.prune()
+			if now.Sub(trimmed) >= trimEvery {
+				trimmed = now
+				s.trimPositions(ctx, b, now)
+			}
 		}
+	}
+}
+
+// trimPositions forgets the positions of b older than LocationTTL.
+func (s *Server) trimPositions(ctx context.Context, b *backend, now time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.RedisTimeout)
+	defer cancel()
+	n, err := b.locations.Trim(ctx, now.Add(-s.cfg.LocationTTL))
+	if err != nil {
+		s.log.Debug("trim stale positions", "err", s.observed(b, err))
+		return
+	}
+	if n > 0 {
+		s.log.Debug("trimmed stale positions", "positions", n)
 	}
 }
 

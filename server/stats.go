@@ -21,6 +21,8 @@ type Stats struct {
 	Connections   ConnStats    `json:"connections"`
 	Counters      CounterStats `json:"counters"`
 	Redis         *RedisStats  `json:"redis,omitempty"`
+	// Geo is absent when the stores could not be read in time.
+	Geo *GeoStats `json:"geo,omitempty"`
 
 	RSSBytes         int64   `json:"rss_bytes"`
 	HeapBytes        int64   `json:"heap_bytes"`
@@ -39,9 +41,14 @@ type ConnStats struct {
 
 // CounterStats are totals since the node started.
 type CounterStats struct {
-	OrdersCreated           int64 `json:"orders_created"`
-	OrdersAccepted          int64 `json:"orders_accepted"`
-	OrdersCancelled         int64 `json:"orders_cancelled"`
+	OrdersCreated   int64 `json:"orders_created"`
+	OrdersAccepted  int64 `json:"orders_accepted"`
+	OrdersCancelled int64 `json:"orders_cancelled"`
+	OrdersCompleted int64 `json:"orders_completed"`
+	// PositionsReceived counts drivers' positions this node recorded;
+	// TrackingFrames the driver_location events it published.
+	PositionsReceived       int64 `json:"positions_received"`
+	TrackingFrames          int64 `json:"tracking_frames"`
 	AcceptsWon              int64 `json:"accepts_won"`
 	AcceptsLost             int64 `json:"accepts_lost"`
 	Fanouts                 int64 `json:"fanouts"`
@@ -61,6 +68,17 @@ type CounterStats struct {
 	ConnectionsRefusedByReason map[string]int64 `json:"connections_refused_by_reason"`
 }
 
+// GeoStats are what the node's stores hold of drivers' positions and of
+// rides: the cluster's in Redis mode, this node's in memory mode.
+type GeoStats struct {
+	// Positions counts the drivers with a current position, younger than
+	// --location-ttl.
+	Positions int64 `json:"positions"`
+	// Rides counts the accepted orders not yet completed: those whose
+	// driver's positions reach the rider.
+	Rides int64 `json:"rides"`
+}
+
 // RedisStats describes the node's link to Redis in Redis mode.
 type RedisStats struct {
 	Status          string    `json:"status"`
@@ -75,7 +93,7 @@ type RedisStats struct {
 // Version is the build's version, set by the linker (see Makefile).
 var Version = "dev"
 
-func (s *Server) stats(_ context.Context) Stats {
+func (s *Server) stats(ctx context.Context) Stats {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	user, sys := cpuTimes()
@@ -91,6 +109,9 @@ func (s *Server) stats(_ context.Context) Stats {
 			OrdersCreated:              c.ordersCreated.Load(),
 			OrdersAccepted:             c.ordersAccepted.Load(),
 			OrdersCancelled:            c.ordersCancelled.Load(),
+			OrdersCompleted:            c.ordersCompleted.Load(),
+			PositionsReceived:          c.positions.Load(),
+			TrackingFrames:             c.trackingFrames.Load(),
 			AcceptsWon:                 c.acceptsWon.Load(),
 			AcceptsLost:                c.acceptsLost.Load(),
 			Fanouts:                    c.fanouts.Load(),
@@ -104,6 +125,7 @@ func (s *Server) stats(_ context.Context) Stats {
 			ConnectionsClosed:          s.hub.closed.snapshot(),
 		},
 		Redis:            s.redisStats(),
+		Geo:              s.geoStats(ctx),
 		RSSBytes:         rssBytes(),
 		HeapBytes:        int64(ms.HeapAlloc),
 		StackBytes:       int64(ms.StackInuse),
@@ -113,6 +135,25 @@ func (s *Server) stats(_ context.Context) Stats {
 		CPUSeconds:       user + sys,
 	}
 	return st
+}
+
+// geoStats reads the positions and rides the current stores hold; nil when
+// they do not answer within the Redis timeout.
+func (s *Server) geoStats(ctx context.Context) *GeoStats {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.RedisTimeout)
+	defer cancel()
+	b := s.backends.current()
+	positions, err := b.locations.Count(ctx, time.Now().Add(-s.cfg.LocationTTL))
+	if err != nil {
+		s.log.Debug("count positions for stats", "err", s.observed(b, err))
+		return nil
+	}
+	rides, err := b.orders.Riding(ctx)
+	if err != nil {
+		s.log.Debug("count rides for stats", "err", s.observed(b, err))
+		return nil
+	}
+	return &GeoStats{Positions: positions, Rides: rides}
 }
 
 // cpuTimes returns the process's user and system CPU seconds.

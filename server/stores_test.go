@@ -44,6 +44,8 @@ func TestStores(t *testing.T) {
 			t.Run("locks", func(t *testing.T) { testLockStore(t, factory(t).locks) })
 			t.Run("viewers", func(t *testing.T) { testViewerStore(t, factory(t).viewers) })
 			t.Run("presence", func(t *testing.T) { testPresence(t, factory(t).presence) })
+			t.Run("locations", func(t *testing.T) { testLocationStore(t, factory(t).locations) })
+			t.Run("order dispatch", func(t *testing.T) { testOrderDispatch(t, factory(t).orders) })
 		})
 	}
 }

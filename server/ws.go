@@ -149,6 +149,11 @@ func (s *Server) handleDriverFrame(c *client, in inbound) {
 			_, code, reason := codeFor(err)
 			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
 		}
+	case TypeLocation:
+		if err := s.recordPosition(ctx, c.id, in.Location); err != nil {
+			_, code, reason := codeFor(err)
+			c.send(encodeFrame(TypeError, ErrorMessage{Code: code, Reason: reason, Type: in.Type}))
+		}
 	case TypeAcceptOrder:
 		_, err := s.acceptOrder(ctx, in.OrderID, c.id)
 		res := AcceptResultMessage{OrderID: in.OrderID, Accepted: err == nil}

@@ -22,8 +22,9 @@ func checkSecret(secret string) error {
 
 // roleWords lists the words for each role that every command accepts. The
 // product calls the passengers riders; the wire protocol and tokens call
-// them users (/ws/user/{id}, "role":"user"). Both words mean the same.
-const roleWords = "driver, or rider (also: user)"
+// them users (/ws/user/{id}, "role":"user"). Both words mean the same. A
+// dispatcher has no feed; its token reads GET /drivers/nearby.
+const roleWords = "driver, rider (also: user), or dispatcher"
 
 // parseRole turns a role word into the role tokens and URLs use.
 func parseRole(word string) (server.Role, error) {
@@ -32,6 +33,8 @@ func parseRole(word string) (server.Role, error) {
 		return server.RoleDriver, nil
 	case "rider", "user":
 		return server.RoleUser, nil
+	case "dispatcher":
+		return server.RoleDispatcher, nil
 	}
 	return "", fmt.Errorf("role %q: want %s", word, roleWords)
 }

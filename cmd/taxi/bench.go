@@ -26,6 +26,7 @@ type benchOptions struct {
 	insecure  bool
 	worker    bool
 	reconnect bool
+	geo       geoFlags
 	// sources names the settings the environment gave, for messages.
 	sources envSources
 }
@@ -36,7 +37,7 @@ const stdoutPath = "-"
 func newCmdBench(io *IOStreams, runF func(context.Context, *benchOptions) error) *cobra.Command {
 	opts := &benchOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "bench [fanout|accept|connect|soak|storm]",
+		Use:   "bench [fanout|accept|connect|soak|storm|geo]",
 		Short: "Load-test one or more hubs and check their published claims",
 		Long: `Load-test running hubs with simulated drivers and riders, then print one line
 per published claim (delivery latency under 10 ms, 100,000+ messages/s,
@@ -56,6 +57,12 @@ Scenarios:
            connects at the same instant; reports the time until each is
            greeted with exactly those orders (a greeting closed 1013 is
            retried), the greeting latencies and the hubs' Redis outages
+  geo      drivers at random positions over --area-km around --center, each
+           sending its position every --position-every; orders at random
+           pickups with --radius (and --max-drivers): checks that each reaches
+           exactly the drivers within its radius, once, and that --ride-share
+           of them, driven to completion, are tracked by their rider at most
+           once a second; reports deliveries and hub CPU per order
 
 Orders follow an open-loop schedule (no coordinated omission); the
 --warm-up is excluded from every figure (--warm-up 0 skips it). Progress goes
@@ -85,7 +92,7 @@ SLO metrics: ` + sloHelp(),
   taxi bench --target http://10.0.0.1:8080 --target http://10.0.0.2:8080 \
       --drivers 5000 --rate 10 --slo 'p99<10ms,loss=0' --json report.json`,
 		Args:      usageArgs(cobra.MaximumNArgs(1)),
-		ValidArgs: []string{"fanout", "accept", "connect", "soak", "storm"},
+		ValidArgs: []string{"fanout", "accept", "connect", "soak", "storm", "geo"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				s, err := loadtest.ParseScenario(args[0])
@@ -146,6 +153,7 @@ SLO metrics: ` + sloHelp(),
 	f.BoolVar(&opts.quiet, "quiet", false, "plain progress lines instead of progress bars")
 	f.BoolVar(&opts.worker, "worker", false, "run as a worker process of another bench (internal)")
 	_ = f.MarkHidden("worker")
+	addGeoFlags(f, &opts.geo)
 	bindEnv(f, "auth-secret")
 	return cmd
 }
@@ -178,6 +186,9 @@ func benchRun(ctx context.Context, opts *benchOptions) error {
 		if err := checkSecret(s); err != nil {
 			return usageError(fmt.Errorf("%s: %w", opts.sources.name("auth-secret"), err))
 		}
+	}
+	if opts.lib.Scenario == loadtest.Geo {
+		return benchGeoRun(ctx, opts)
 	}
 	slos, err := loadtest.ParseSLO(opts.slo)
 	if err != nil {

@@ -15,12 +15,13 @@
 //     the only terminal detection and the colour decision;
 //   - env.go: flags that environment variables set (TAXI_*, REDIS_URL),
 //     read at run time and refused loudly when malformed;
-//   - auth.go: the role vocabulary (driver; rider or user) and the secret
-//     length every token-signing command shares with serve;
+//   - auth.go: the role vocabulary (driver; rider or user; dispatcher) and
+//     the secret length every token-signing command shares with serve;
 //   - root.go: the command tree, --version and the default Redis URL;
 //   - serve.go, serve_log.go: taxi serve, its configuration checks, its
 //     logger and the configuration it logs at start;
 //   - bench.go, monitor.go, token.go, feed.go, version.go: one command each;
+//     bench_geo.go: the flags and the run of taxi bench geo;
 //   - lock.go: taxi lock and what its subcommands share; lock_list.go,
 //     lock_show.go, lock_clear.go, lock_audit.go: one subcommand each;
 //   - *_test.go: the tests, over in-memory streams (testIO), with hubs from

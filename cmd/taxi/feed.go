@@ -57,6 +57,9 @@ feed from a script without sending anything, keep its input open, e.g.
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			role, err := parseRole(args[0])
+			if err == nil && !role.HasFeed() {
+				err = fmt.Errorf("a %s has no feed: want driver, or rider (also: user)", role)
+			}
 			if err != nil {
 				return usageError(fmt.Errorf("feed: %w", err))
 			}

@@ -94,6 +94,8 @@ shutdown timed out); 2 bad flags, environment or configuration.`,
 	f.DurationVar(&c.ProbeInterval, "probe-interval", server.DefaultProbeInterval, "period of the probe that checks the Redis subscription still delivers")
 	f.DurationVar(&c.EventRetention, "event-retention", server.DefaultEventRetention, "how long the event log keeps an event for nodes and clients that missed it (resume with ?since=)")
 	f.IntVar(&c.EventRetentionMax, "event-retention-max", server.DefaultEventRetentionMax, "most events the event log keeps per channel")
+	f.DurationVar(&c.LocationTTL, "location-ttl", server.DefaultLocationTTL, "how long a driver's position counts for dispatch by radius and GET /drivers/nearby")
+	f.Float64Var(&c.DispatchRadius, "dispatch-radius", 0, fmt.Sprintf("metres around the pickup within which drivers are offered an order sent without radius_m; 0 offers it to every driver (at most %d)", server.MaxRadiusM))
 	f.StringVar(&c.AdvertiseURL, "advertise-url", "", "base URL tools reach this node at, put in its heartbeat for taxi monitor; default from --addr")
 	f.DurationVar(&c.DrainDelay, "drain-delay", 0, "on shutdown, keep answering /readyz with 503 this long before closing the listener, so load balancers notice")
 	f.StringVar(&opts.pprofAddr, "pprof-addr", "", "serve Go profiles (net/http/pprof) on this address, e.g. 127.0.0.1:6060; keep it private")

@@ -76,6 +76,8 @@ func (c loggedConfig) LogValue() slog.Value {
 		slog.Duration("probe_interval", c.ProbeInterval),
 		slog.Duration("event_retention", c.EventRetention),
 		slog.Int("event_retention_max", c.EventRetentionMax),
+		slog.Duration("location_ttl", c.LocationTTL),
+		slog.Float64("dispatch_radius", c.DispatchRadius),
 		slog.String("advertise_url", c.AdvertiseURL),
 	)
 }

@@ -24,18 +24,20 @@ type tokenOptions struct {
 func newCmdToken(io *IOStreams, runF func(context.Context, *tokenOptions) error) *cobra.Command {
 	opts := &tokenOptions{IO: io}
 	cmd := &cobra.Command{
-		Use:   "token --role driver|rider --sub ID [--ttl 1h]",
+		Use:   "token --role driver|rider|dispatcher --sub ID [--ttl 1h]",
 		Short: "Print a client token signed with the hub's secret",
-		Long: `Print an HS256 JWT for a driver or a rider, signed with the same secret as
-taxi serve (--auth-secret or TAXI_AUTH_SECRET). Clients send it as
-"Authorization: Bearer <token>", or as ?token= on WebSocket URLs.
+		Long: `Print an HS256 JWT for a driver, a rider or a dispatcher, signed with the
+same secret as taxi serve (--auth-secret or TAXI_AUTH_SECRET). Clients send it
+as "Authorization: Bearer <token>", or as ?token= on WebSocket URLs.
 
---role takes driver, or rider (user is the same role: the feed of a rider is
-/ws/user/{id}). A secret taxi serve would refuse (shorter than 16 bytes) is
-refused here too.`,
+--role takes driver, rider (user is the same role: the feed of a rider is
+/ws/user/{id}), or dispatcher (no feed; it may list drivers near a point with
+GET /drivers/nearby). A secret taxi serve would refuse (shorter than 16 bytes)
+is refused here too.`,
 		Example: `  export TAXI_AUTH_SECRET=change-me-to-32-random-bytes
   taxi token --role driver --sub d42
-  taxi token --role rider --sub u7 --ttl 15m`,
+  taxi token --role rider --sub u7 --ttl 15m
+  taxi token --role dispatcher --sub ops1`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			src, err := applyEnv(cmd)
@@ -52,7 +54,7 @@ refused here too.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.secret, "auth-secret", "", "HS256 secret shared with taxi serve")
 	f.StringVar(&opts.role, "role", "", roleWords)
-	f.StringVar(&opts.sub, "sub", "", "the driver or rider id the token is for")
+	f.StringVar(&opts.sub, "sub", "", "the driver, rider or dispatcher id the token is for")
 	f.DurationVar(&opts.ttl, "ttl", time.Hour, "how long the token stays valid")
 	bindEnv(f, "auth-secret")
 	return cmd

@@ -71,6 +71,23 @@ func TestRoleVocabulary(t *testing.T) {
 	}
 }
 
+// A dispatcher gets a token, and no feed.
+func TestDispatcherRole(t *testing.T) {
+	t.Setenv("TAXI_AUTH_SECRET", "a-secret-of-16-bytes!")
+	ios, out, errOut := testIO("")
+	if code := run(context.Background(), ios, []string{"token", "--role", "dispatcher", "--sub", "ops1"}); code != 0 {
+		t.Fatalf("token --role dispatcher: exit %d: %s", code, errOut)
+	}
+	if c := claimsOf(t, out.String()); c["role"] != string(server.RoleDispatcher) || c["sub"] != "ops1" {
+		t.Errorf("a dispatcher's token carries %v", c)
+	}
+	cmd := newCmdFeed(ios, func(context.Context, *feedOptions) error { return nil })
+	cmd.SetArgs([]string{"dispatcher", "ops1"})
+	if err := cmd.Execute(); exitCode(err) != 2 || !strings.Contains(err.Error(), "no feed") {
+		t.Errorf("feed dispatcher: %v, want a usage error", err)
+	}
+}
+
 // taxi token refuses the secrets taxi serve refuses, and mints with the
 // shortest one it accepts.
 func TestSecretFloorMatchesServe(t *testing.T) {

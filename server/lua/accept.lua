@@ -8,7 +8,7 @@ if redis.call("EXISTS", KEYS[1]) == 0 then
   return {"not_found"}
 end
 local status = redis.call("HGET", KEYS[1], "status")
-if status == "accepted" then
+if status == "accepted" or status == "completed" then
   return {"taken", redis.call("HGET", KEYS[1], "driver_id") or ""}
 end
 if status ~= "open" then
