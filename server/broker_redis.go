@@ -154,7 +154,7 @@ func eventFromStream(ch Channel, m redis.XMessage) (Event, error) {
 // from it, moves to the log's end and calls resync, which sends the node's
 // clients snapshots instead. It runs on the subscription's goroutine right
 // after the subscription is confirmed, so later arrivals follow it in order.
-func (b *redisBroker) catchUp(ctx context.Context, ch Channel, resync func(context.Context, Channel)) (replayed int, err error) {
+func (b *redisBroker) catchUp(ctx context.Context, ch Channel, resync func(context.Context, Channel) error) (replayed int, err error) {
 	sq := b.seq[ch]
 	epoch, err := b.epoch(ctx, ch)
 	if err != nil {
@@ -174,8 +174,12 @@ func (b *redisBroker) catchUp(ctx context.Context, ch Channel, resync func(conte
 		if err != nil {
 			return 0, err
 		}
+		// The position moves only once the snapshots are out: a snapshot
+		// that failed is tried again with the next subscription.
+		if err := resync(ctx, ch); err != nil {
+			return 0, err
+		}
 		sq.reset(tail, epoch)
-		resync(ctx, ch)
 		last = tail
 	}
 	start := "-"

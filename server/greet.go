@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -295,8 +294,9 @@ func (s *Server) resendOffered(open []Order, partial bool) int {
 // resync sends every local client of ch a snapshot after a gap in its
 // events that the log does not cover: drivers the open orders, each rider
 // its recent orders. It runs on the delivery loop, before any later event of
-// ch is delivered.
-func (s *Server) resync(ctx context.Context, ch Channel) {
+// ch is delivered. An error means some clients got no snapshot; the caller
+// tries again.
+func (s *Server) resync(ctx context.Context, ch Channel) error {
 	b := s.backends.current()
 	if ch == ChannelUsers {
 		// The events that say which order each driver serves may be
@@ -306,9 +306,7 @@ func (s *Server) resync(ctx context.Context, ch Channel) {
 	if ch == ChannelDrivers {
 		open, err := b.orders.Open(ctx)
 		if err != nil {
-			err, _ = s.backends.observe(b, err)
-			s.log.Warn("open orders after a gap in fan-out", "err", err)
-			return
+			return fmt.Errorf("open orders after a gap in fan-out: %w", err)
 		}
 		if open == nil {
 			open = []Order{}
@@ -320,7 +318,7 @@ func (s *Server) resync(ctx context.Context, ch Channel) {
 			n = s.hub.broadcastDrivers(EventID{}, wireFrame(encodeFrame(TypeOpenOrders, OpenOrdersMessage{OpenOrders: open, Incomplete: b.partial})))
 		}
 		s.log.Info("resent open orders after a gap in fan-out", "orders", len(open), "drivers", n)
-		return
+		return nil
 	}
 	var riders []string
 	s.hub.eachID(func(role Role, id string) {
@@ -331,11 +329,7 @@ func (s *Server) resync(ctx context.Context, ch Channel) {
 	for _, id := range riders {
 		orders, _, err := b.orders.ByUser(ctx, id, riderOrdersLimit, "")
 		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return
-			}
-			s.log.Warn("rider orders after a gap in fan-out", "user_id", id, "err", err)
-			continue
+			return fmt.Errorf("orders of rider %s after a gap in fan-out: %w", id, err)
 		}
 		if orders == nil {
 			orders = []Order{}
@@ -343,4 +337,5 @@ func (s *Server) resync(ctx context.Context, ch Channel) {
 		s.hub.sendTo(RoleUser, id, EventID{}, wireFrame(encodeFrame(TypeRiderOrders, RiderOrdersMessage{Orders: orders})))
 	}
 	s.log.Info("resent riders their orders after a gap in fan-out", "riders", len(riders))
+	return nil
 }

@@ -19,7 +19,7 @@ type linkHooks struct {
 	ready func() bool
 	// resync sends the node's clients of ch snapshots after a gap the log
 	// does not cover.
-	resync func(ctx context.Context, ch Channel)
+	resync func(ctx context.Context, ch Channel) error
 	// failed reports an error of a call to Redis, for failover.
 	failed func(err error)
 }
