@@ -48,6 +48,7 @@ func hubACL(t *testing.T, rdb *redis.Client, rs *redistest.Server) string {
 		contract.KeyNodes, contract.NodeKeyPrefix + "*", contract.UserOrdersKeyPrefix + "*",
 		contract.EventsKey(contract.ChannelDrivers), contract.EventsKey(contract.ChannelUsers),
 		contract.EpochKey(contract.ChannelDrivers), contract.EpochKey(contract.ChannelUsers),
+		contract.KeyDriverLocations, contract.KeyDriverLocationTimes, contract.KeyRidingOrders, contract.TrackingKeyPrefix + "*",
 	} {
 		args = append(args, "~"+pattern)
 	}
@@ -75,6 +76,10 @@ func TestReadersDecodeWhatServeWrites(t *testing.T) {
 	}
 	rider := openContractFeed(t, hub, contract.RoleUser, "u1")
 
+	// Two drivers with a position, as the hub stores them.
+	for _, id := range []string{"d1", "d2"} {
+		apiCall(t, hub, "POST", "/drivers/"+id+"/location", contract.RoleDriver, id, `{"lat":52.52,"lng":13.405}`, http.StatusNoContent, nil)
+	}
 	var created []contract.Order
 	for i := range 3 {
 		var o contract.Order
@@ -192,6 +197,9 @@ func TestReadersDecodeWhatServeWrites(t *testing.T) {
 	if r.Error != "" || len(r.Warnings) > 0 || r.ActiveDrivers != 3 || r.ActiveUsers != 1 {
 		t.Errorf("redis snapshot: error %q, warnings %v, %d drivers, %d riders; want 3 and 1", r.Error, r.Warnings, r.ActiveDrivers, r.ActiveUsers)
 	}
+	if r.LocatedDrivers != 2 || r.Rides != 1 {
+		t.Errorf("redis snapshot: %d located drivers, %d rides; want 2 and 1 (d1's)", r.LocatedDrivers, r.Rides)
+	}
 	wantChannels := []Channel{{string(contract.ChannelDrivers), 1}, {string(contract.ChannelUsers), 1}}
 	if !slices.Equal(r.Channels, wantChannels) {
 		t.Errorf("channels %+v, want %+v", r.Channels, wantChannels)
@@ -254,7 +262,10 @@ func TestTokenSecretRuleIsServes(t *testing.T) {
 // the status, and decodes the answer exactly into out.
 func apiCall(t *testing.T, hub *hubtest.Hub, method, path string, role contract.Role, id, body string, status int, out any) {
 	t.Helper()
-	decodeExactly(t, hub.Call(t, method, path, hub.Token(t, role, id), body, status), out)
+	data := hub.Call(t, method, path, hub.Token(t, role, id), body, status)
+	if out != nil {
+		decodeExactly(t, data, out)
+	}
 }
 
 // decodeExactly decodes data into v, refusing fields v does not have, and

@@ -67,6 +67,11 @@ func newTestEnv(t testing.TB) *testEnv {
 		func(p redis.Pipeliner) {
 			p.HSet(ctx, "order:ord-1002", "status", "accepted", "user_id", "u2", "driver_id", "d2")
 		},
+		func(p redis.Pipeliner) { p.ZAdd(ctx, contract.KeyRidingOrders, redis.Z{Score: 1, Member: "ord-1002"}) },
+		func(p redis.Pipeliner) {
+			now := float64(time.Now().UnixMilli())
+			p.ZAdd(ctx, contract.KeyDriverLocationTimes, redis.Z{Score: now, Member: "d1"}, redis.Z{Score: now, Member: "d2"})
+		},
 	}
 	if _, err := e.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, s := range seed {

@@ -104,7 +104,7 @@ func sampleSnapshot(at time.Time, framesSent int64) Snapshot {
 	return Snapshot{
 		Time: at,
 		Redis: &RedisSnapshot{
-			URL: "redis://redis:6379/0", LatencyMs: 0.3, ActiveDrivers: 11, ActiveUsers: 3,
+			URL: "redis://redis:6379/0", LatencyMs: 0.3, ActiveDrivers: 11, ActiveUsers: 3, LocatedDrivers: 9, Rides: 1,
 			Channels: []Channel{{Name: string(contract.ChannelDrivers), Subscribers: 2}, {Name: string(contract.ChannelUsers), Subscribers: 2}},
 			Server:   ServerInfo{Version: "7.2.4", UsedMemoryBytes: 3 << 20, ConnectedClients: 12, OpsPerSec: 80, Masters: 1},
 			Locks: Locks{Total: 2, Stale: 1, Items: []lockctl.Lock{

@@ -142,10 +142,14 @@ func (r *redisReader) presence(ctx context.Context, s *RedisSnapshot) error {
 	pipe := r.rdb.Pipeline()
 	d := pipe.SCard(ctx, contract.KeyActiveDrivers)
 	u := pipe.SCard(ctx, contract.KeyActiveUsers)
+	located := pipe.ZCard(ctx, contract.KeyDriverLocationTimes)
+	rides := pipe.ZCard(ctx, contract.KeyRidingOrders)
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("count %s and %s: %w", contract.KeyActiveDrivers, contract.KeyActiveUsers, err)
+		return fmt.Errorf("count %s, %s, %s and %s: %w", contract.KeyActiveDrivers, contract.KeyActiveUsers,
+			contract.KeyDriverLocationTimes, contract.KeyRidingOrders, err)
 	}
 	s.ActiveDrivers, s.ActiveUsers = d.Val(), u.Val()
+	s.LocatedDrivers, s.Rides = located.Val(), rides.Val()
 	return nil
 }
 

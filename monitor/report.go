@@ -30,6 +30,7 @@ func writeReport(w io.Writer, s Snapshot) error {
 	field := func(name, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", name, fmt.Sprintf(format, a...)) }
 	field("drivers online", "%d", s.DriversOnline())
 	field("riders online", "%d", s.UsersOnline())
+	field("located", "%d drivers with a position, %d rides tracked", s.LocatedDrivers(), s.Rides())
 	field("nodes", "%d up of %d", s.NodesUp(), len(s.Nodes))
 	switch r := s.Redis; {
 	case r == nil:

@@ -36,6 +36,13 @@ type RedisSnapshot struct {
 
 	ActiveDrivers int64 `json:"active_drivers"` // SCARD active_drivers
 	ActiveUsers   int64 `json:"active_users"`   // SCARD active_users
+	// LocatedDrivers counts the drivers with a position (ZCARD
+	// {driver_locations}:updated; the nodes trim positions older than
+	// --location-ttl every few seconds). Rides counts the accepted orders
+	// not yet completed, whose driver's positions reach the rider (ZCARD
+	// orders:riding).
+	LocatedDrivers int64 `json:"located_drivers"`
+	Rides          int64 `json:"rides"`
 
 	// Channels are the subscriber counts of drivers_channel and
 	// users_channel (PUBSUB NUMSUB, or SHARDNUMSUB on a Cluster): one per
@@ -165,6 +172,36 @@ func (s Snapshot) DriversOnline() int64 {
 	for _, node := range s.Nodes {
 		d, _ := node.Conns()
 		n += d
+	}
+	return n
+}
+
+// LocatedDrivers is the drivers with a current position, and Rides the
+// rides under way: Redis's figures when it answered, else the sum of the
+// nodes' own (memory-mode nodes know only theirs).
+func (s Snapshot) LocatedDrivers() int64 {
+	if s.RedisOK() {
+		return s.Redis.LocatedDrivers
+	}
+	var n int64
+	for _, node := range s.Nodes {
+		if node.Stats != nil && node.Stats.Geo != nil {
+			n += node.Stats.Geo.Positions
+		}
+	}
+	return n
+}
+
+// Rides: see LocatedDrivers.
+func (s Snapshot) Rides() int64 {
+	if s.RedisOK() {
+		return s.Redis.Rides
+	}
+	var n int64
+	for _, node := range s.Nodes {
+		if node.Stats != nil && node.Stats.Geo != nil {
+			n += node.Stats.Geo.Rides
+		}
 	}
 	return n
 }

@@ -31,6 +31,8 @@ func (m *model) overview() []string {
 	lines := []string{
 		metric("Drivers online", h.drivers, count, toneNormal),
 		label("Riders online") + strconv.FormatInt(s.UsersOnline(), 10),
+		label("Located") + fmt.Sprintf("%d %s with a position · %d %s tracked", s.LocatedDrivers(),
+			plural(s.LocatedDrivers(), "driver", "drivers"), s.Rides(), plural(s.Rides(), "ride", "rides")),
 		metric("Orders/s", h.orders, formatRate, toneNormal),
 		metric("Deliveries/s", h.deliveries, formatRate, toneNormal),
 		metric("Drops/s", h.drops, formatRate, dropTone),

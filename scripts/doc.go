@@ -5,8 +5,10 @@
 //     trying taxi across nodes.
 //   - bench-local.sh: the README's bench table, measured here.
 //   - perf.sh: the performance table of docs/performance.md (make perf).
+//   - bench-geo.sh: a redis-server, NODES nodes (6) and taxi bench geo
+//     against all of them: the dispatch figures of docs/performance.md.
 //   - install-test-deps.sh: what the tests need beyond Go.
-//   - lib/local.sh: sourced by the first three: starts a redis-server and
+//   - lib/local.sh: sourced by the first four: starts a redis-server and
 //     nodes on free ports, checks each answers as the process it started,
 //     and stops everything on exit.
 //   - deploy/: the systemd unit, the production nginx block and the

@@ -7,6 +7,7 @@ import (
 	"github.com/taxi-hub/taxi/contract"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -108,6 +109,22 @@ func testLocationStore(t *testing.T, s LocationStore) {
 		}
 		return nil
 	})
+
+	// Concurrent writers, some of them for one driver: every position is
+	// kept, a driver's last one wins.
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Go(func() {
+			p := northOf(Point{Lat: 40, Lng: -3.7}, float64(i%100))
+			if err := s.Update(ctx, fmt.Sprintf("c%d", i%100), p, now); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := geoMust(s.Nearby(ctx, Point{Lat: 40, Lng: -3.7}, 150, 0, since)); len(got) != 100 {
+		t.Fatalf("after concurrent writes: %d drivers, want 100", len(got))
+	}
 
 	// More drivers within the radius than one batch of the store's reads.
 	for i := range 1500 {
