@@ -40,13 +40,8 @@ LOCAL_LOGS=$out
 work=$(mktemp -d)
 trap 'stop_all; rm -rf "$work"' EXIT
 
-taxi=${TAXI:-}
-if [[ -z $taxi ]]; then
-	echo "bench-geo: building taxi" >&2
-	(cd "$(dirname "$0")/.." && go build -o "$work/taxi" ./cmd/taxi)
-	taxi=$work/taxi
-fi
-TAXI=$taxi
+use_taxi "$work"
+taxi=$TAXI
 
 free_port
 redis_port=$REPLY

@@ -95,6 +95,17 @@ start_redis() {
 	die "redis-server on port $port did not answer within 10 s:"$'\n'"$(log_tail "$log")"
 }
 
+# use_taxi WORKDIR: sets TAXI to $TAXI when given, else builds the binary
+# of this checkout into WORKDIR.
+use_taxi() {
+	if [[ -n ${TAXI:-} ]]; then
+		return
+	fi
+	echo "$PROG: building taxi" >&2
+	(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && go build -o "$1/taxi" ./cmd/taxi) || die "go build failed"
+	TAXI=$1/taxi
+}
+
 # start_node NAME PORT [taxi serve flags...]: starts a node without
 # authentication on 127.0.0.1:PORT and waits until its /ws/stats answers
 # with its node id. TAXI is the binary.
