@@ -59,26 +59,23 @@ func (h *hub) shardFor(role Role, id string) *hubShard {
 
 func idKey(role Role, id string) string { return string(role) + ":" + id }
 
-// register adds c to the registry. It reports first=true when c is the id's
-// first connection on this node, and ok=false when the node is shutting down
-// or full. A registered client holds one count of the gate, for the reader
+// register adds c to the registry. It reports false when the node is
+// shutting down or full. A registered client holds one count of the gate, for the reader
 // the registering goroutine becomes; serveClient releases it last of all.
-func (h *hub) register(c *client) (first, ok bool) {
+func (h *hub) register(c *client) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
-		return false, false
+		return false
 	}
 	if max := h.cfg.MaxConns; max > 0 && h.drivers.Load()+h.users.Load() >= int64(max) {
-		return false, false
+		return false
 	}
 	h.gate.enter()
 	s := h.shardFor(c.role, c.id)
 	s.mu.Lock()
 	key := idKey(c.role, c.id)
-	list := s.byID[key]
-	first = len(list) == 0
-	s.byID[key] = append(list, c)
+	s.byID[key] = append(s.byID[key], c)
 	if c.role == RoleDriver {
 		c.shardIdx = len(s.drivers)
 		s.drivers = append(s.drivers, c)
@@ -87,13 +84,13 @@ func (h *hub) register(c *client) (first, ok bool) {
 		h.users.Add(1)
 	}
 	s.mu.Unlock()
-	return first, true
+	return true
 }
 
-// unregister removes c. It reports last=true when c was the id's last
-// connection on this node. The caller releases c's count of the gate when
-// it has finished cleaning up after c.
-func (h *hub) unregister(c *client) (last bool) {
+// unregister removes c. The caller releases c's count of the gate when it
+// has finished cleaning up after c; presence learns of the change from the
+// registry itself (presence_writer.go).
+func (h *hub) unregister(c *client) {
 	s := h.shardFor(c.role, c.id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,7 +106,6 @@ func (h *hub) unregister(c *client) (last bool) {
 	}
 	if len(list) == 0 {
 		delete(s.byID, key)
-		last = true
 	} else {
 		s.byID[key] = list
 	}
@@ -124,7 +120,6 @@ func (h *hub) unregister(c *client) (last bool) {
 	} else {
 		h.users.Add(-1)
 	}
-	return last
 }
 
 // deliver is the broker's entry into this node: it queues one event to the

@@ -66,7 +66,7 @@ func (s *Server) handleFeed(role Role, param string) http.HandlerFunc {
 			held:    true,
 			limiter: rate.NewLimiter(rate.Limit(s.cfg.MsgRate), s.cfg.MsgBurst),
 		}
-		if _, ok := s.hub.register(c); !ok {
+		if !s.hub.register(c) {
 			s.refuseUpgraded(r, conn, role, id)
 			cancel()
 			return
