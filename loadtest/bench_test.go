@@ -115,7 +115,9 @@ func TestAcceptDetectsTwoWinners(t *testing.T) {
 			o.Scenario, o.Racers, o.RaceVia = Accept, 4, via
 			r := runBench(t, t.Context(), o)
 			a := r.Accepts
-			if a == nil || a.Orders != r.Orders.Created || a.BadCount != a.Orders {
+			// A race the run ended before every racer was answered is not
+			// judged; every other one had two winners.
+			if a == nil || a.Orders != r.Orders.Created || a.BadCount+a.Unfinished != a.Orders || a.BadCount == 0 {
 				t.Fatalf("accepts %+v, want every one of %d orders bad", a, r.Orders.Created)
 			}
 			if b := a.BadOrders[0]; b.Wins != 2 || b.Losses != 2 {

@@ -133,6 +133,10 @@ func acceptReport(o Options, ids []string, races map[string][2]int32, lat *hdrhi
 		t := races[id]
 		a.Wins += int64(t[0])
 		a.Losses += int64(t[1])
+		if t[0] == 1 && int(t[0]+t[1]) < o.Racers {
+			a.Unfinished++
+			continue
+		}
 		if t[0] == 1 {
 			a.OneWinner++
 			continue

@@ -119,13 +119,17 @@ type ReconnectReport struct {
 
 // AcceptReport is the outcome of the accept races.
 type AcceptReport struct {
-	Orders     int64      `json:"orders"`     // orders raced
-	Racers     int        `json:"racers"`     // drivers per order
-	Via        string     `json:"via"`        // http, ws or both
-	Attempts   int64      `json:"attempts"`   // accepts answered
-	Wins       int64      `json:"wins"`       // answered accepted
-	Losses     int64      `json:"losses"`     // answered order_taken
-	OneWinner  int64      `json:"one_winner"` // orders with exactly one winner
+	Orders    int64  `json:"orders"`     // orders raced
+	Racers    int    `json:"racers"`     // drivers per order
+	Via       string `json:"via"`        // http, ws or both
+	Attempts  int64  `json:"attempts"`   // accepts answered
+	Wins      int64  `json:"wins"`       // answered accepted
+	Losses    int64  `json:"losses"`     // answered order_taken
+	OneWinner int64  `json:"one_winner"` // orders with exactly one winner, every racer answered
+	// Unfinished counts orders with one winner so far whose race the run
+	// ended before every racer was answered: a second winner could still
+	// have come, so they are judged neither good nor bad.
+	Unfinished int64      `json:"unfinished"`
 	BadOrders  []BadOrder `json:"bad_orders"` // orders with no or several winners (first 1000)
 	BadCount   int64      `json:"bad_count"`
 	Contention float64    `json:"contention"` // losses per raced order
